@@ -1,8 +1,19 @@
 module berth.dev/berth
 
-go 1.26.8
+go 1.25.0
 
 require (
 	github.com/distribution/reference v0.6.0
+	github.com/docker/cli v29.9.3+incompatible
 	github.com/opencontainers/go-digest v1.0.0
+	github.com/spf13/cobra v1.10.2
+	github.com/spf13/pflag v1.1.0
+	golang.org/x/sys v0.47.0
+)
+
+require (
+	github.com/docker/docker-credential-helpers v0.9.13 // indirect
+	github.com/inconshreveable/mousetrap v1.1.0 // indirect
+	github.com/sirupsen/logrus v1.10.2 // indirect
+	gotest.tools/v3 v3.5.2 // indirect
 )

@@ -151,10 +151,11 @@ func New(cfg Config, source string, flags Flags, opts ...Option) (*Resolver, err
 		r.rules = append(r.rules, ru)
 	}
 
-	hubMirrors, hubKey, hubSource := cfg.Mirrors, "registry-mirrors", "registry-mirrors in "+source
+	hubMirrors, hubKey, hubSuffix := cfg.Mirrors, "registry-mirrors", " in "+source
 	if len(flags.Mirrors) > 0 {
-		hubMirrors, hubKey, hubSource = flags.Mirrors, "--registry-mirror", "--registry-mirror flag"
+		hubMirrors, hubKey, hubSuffix = flags.Mirrors, "--registry-mirror", " flag"
 	}
+	hubSource := hubKey + hubSuffix
 	if len(hubMirrors) > 0 {
 		var eps []endpoint
 		for i, m := range hubMirrors {
@@ -166,7 +167,7 @@ func New(cfg Config, source string, flags Flags, opts ...Option) (*Resolver, err
 				}
 				return nil, &ConfigError{Source: src, Key: fmt.Sprintf("%s[%d]", hubKey, i), Msg: err.Error()}
 			}
-			ep.source = fmt.Sprintf("%s[%d]", hubSource, i)
+			ep.source = fmt.Sprintf("%s[%d]%s", hubKey, i, hubSuffix)
 			eps = append(eps, ep)
 		}
 		if j, ok := seen[hubDomain]; ok {
@@ -236,6 +237,9 @@ func compileRule(rc Rule, key, source string) (rule, error) {
 		}
 		if loc.scheme == "" && loc.name("") == pat.text {
 			return rule{}, cerr(".location", "%q repeats the prefix: drop it", rc.Location)
+		}
+		if rc.Fallback == "none" {
+			return rule{}, cerr(".location", "with fallback \"none\" the location is never contacted: drop one of the two")
 		}
 		ru.location = &loc
 	}
@@ -410,4 +414,59 @@ func (r *Resolver) isInsecure(host string) bool {
 func dirExists(p string) bool {
 	fi, err := os.Stat(p)
 	return err == nil && fi.IsDir()
+}
+
+// RuleInfo describes a rule in force, for `berth info`.
+type RuleInfo struct {
+	Prefix   string   `json:"prefix"`
+	Location string   `json:"location,omitempty"`
+	Mirrors  []string `json:"mirrors,omitempty"`
+	Fallback string   `json:"fallback"`
+	Blocked  bool     `json:"blocked,omitempty"`
+	Source   string   `json:"source"`
+}
+
+// Rules lists the rules in force, command-flag rules first, each list in
+// the order given.
+func (r *Resolver) Rules() []RuleInfo {
+	var out []RuleInfo
+	for _, set := range [][]rule{r.flagRules, r.rules} {
+		for _, ru := range set {
+			ri := RuleInfo{Prefix: ru.pat.text, Fallback: "origin", Blocked: ru.blocked, Source: ru.source}
+			if !ru.fallback {
+				ri.Fallback = "none"
+			}
+			if ru.blocked {
+				ri.Fallback = ""
+			}
+			if ru.location != nil {
+				ri.Location = ru.location.String()
+			}
+			for _, m := range ru.mirrors {
+				s := m.loc.String()
+				if m.digestOnly {
+					s += " (digest-only)"
+				}
+				ri.Mirrors = append(ri.Mirrors, s)
+			}
+			out = append(out, ri)
+		}
+	}
+	return out
+}
+
+// InsecureRegistries lists the insecure registries in force, loopback first
+// (implicit, as in Docker), then the configured hosts and CIDRs.
+func (r *Resolver) InsecureRegistries() []string {
+	out := []string{"127.0.0.0/8", "::1/128", "localhost"}
+	var hosts []string
+	for h := range r.insecure.hosts {
+		hosts = append(hosts, h)
+	}
+	slices.Sort(hosts)
+	out = append(out, hosts...)
+	for _, n := range r.insecure.nets {
+		out = append(out, n.String())
+	}
+	return out
 }

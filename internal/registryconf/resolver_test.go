@@ -188,6 +188,15 @@ func TestResolve(t *testing.T) {
 			rule:   "--registry-mirror",
 		},
 		{
+			// k3s#7007, wharfie#25: a mirror's path must not leak into the
+			// fallback to the origin.
+			name:   "harbor proxy project as hub mirror; origin keeps the name",
+			cfg:    Config{Mirrors: []string{"https://harbor.local/dockerhub"}},
+			ref:    "rancher/coredns:1.6",
+			want:   []string{"mirror https harbor.local/dockerhub/rancher/coredns:1.6", "origin https docker.io/rancher/coredns:1.6"},
+			origin: true,
+		},
+		{
 			name:   "insecure registries: host and CIDR",
 			cfg:    Config{Insecure: []string{"reg.local:5000", "10.1.0.0/16"}},
 			ref:    "reg.local:5000/app",
@@ -332,8 +341,10 @@ func TestConfigErrors(t *testing.T) {
 			Flags{}, `registries[1].prefix: "gcr.io" is already the prefix of registries[0]`},
 		{"blocked with mirrors", Config{Registries: []Rule{{Prefix: "gcr.io", Blocked: true, Mirrors: []Endpoint{{Location: "m.local"}}}}},
 			Flags{}, "registries[0]: a blocked rule has no location, mirrors"},
-		{"fallback none without mirrors", Config{Registries: []Rule{{Prefix: "gcr.io", Location: "a.local", Fallback: "none"}}},
+		{"fallback none without mirrors", Config{Registries: []Rule{{Prefix: "gcr.io", Fallback: "none"}}},
 			Flags{}, `registries[0].fallback: "none" without mirrors`},
+		{"fallback none with a location", Config{Registries: []Rule{{Prefix: "gcr.io", Location: "a.local", Fallback: "none", Mirrors: []Endpoint{{Location: "m.local"}}}}},
+			Flags{}, `registries[0].location: with fallback "none" the location is never contacted`},
 		{"bad fallback", Config{Registries: []Rule{{Prefix: "gcr.io", Fallback: "mirror"}}},
 			Flags{}, `registries[0].fallback: "mirror" is not one of`},
 		{"hub mirrors twice", Config{Mirrors: []string{"https://a.local"}, Registries: []Rule{{Prefix: "docker.io", Mirrors: []Endpoint{{Location: "b.local"}}}}},

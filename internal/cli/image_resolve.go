@@ -1,0 +1,117 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"berth.dev/berth/internal/registry"
+	"berth.dev/berth/internal/registryconf"
+)
+
+func newImageResolveCommand(g *globals) *cobra.Command {
+	var format string
+	var rf registryFlags
+	cmd := &cobra.Command{
+		Use:   "resolve [OPTIONS] IMAGE",
+		Short: "Explain where a pull of IMAGE would go, in order, and why",
+		Long: `Explain where a pull of IMAGE would go: the normalised name, the rule that
+matched, and every candidate endpoint in the order a pull tries them, with the
+reference used there, TLS mode, tag policy and credential source (never the
+secret). Nothing is contacted.`,
+		Args: exactArgs(1, "IMAGE"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			flags, err := rf.flags()
+			if err != nil {
+				return err
+			}
+			e, err := g.newEngine(cmd)
+			if err != nil {
+				return err
+			}
+			plan, rerr := e.ResolveImage(cmd.Context(), args[0], flags)
+			if plan == nil {
+				return rerr
+			}
+			if done, err := writeFormatted(g.streams.Out, format, plan); done {
+				return errors.Join(rerr, err)
+			}
+			_, err = fmt.Fprint(g.streams.Out, explain(plan))
+			return errors.Join(rerr, err)
+		},
+	}
+	cmd.Flags().StringVarP(&format, "format", "f", "", `Format output: "json" or a Go template`)
+	rf.add(cmd.Flags())
+	return cmd
+}
+
+// explain renders a plan for people.
+func explain(p *registry.Plan) string {
+	var b strings.Builder
+	w := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
+	w("Name:      %s", p.Name)
+	if p.Rule == "" {
+		w("Rule:      none matches")
+	} else {
+		w("Rule:      %s", p.Rule)
+	}
+	if p.Blocked {
+		w("Blocked:   yes: a pull of this name fails without contacting any registry")
+		return b.String()
+	}
+	switch {
+	case p.OriginContacted && len(p.Endpoints) > 1:
+		w("Origin:    %s, contacted last (fallback: origin)", p.Origin)
+	case p.OriginContacted:
+		w("Origin:    %s, the only endpoint", p.Origin)
+	case p.Fallback == "none":
+		w("Origin:    %s, never contacted (fallback: none)", p.Origin)
+	default:
+		w("Origin:    %s, never contacted (the rule rewrites it)", p.Origin)
+	}
+	w("")
+	w("Candidates, in the order a pull tries them:")
+	for i, c := range p.Endpoints {
+		w("%d. %-8s %s", i+1, c.Role, c.Ref)
+		w("   endpoint:     %s (%s)", c.URL, tlsText(c.Candidate))
+		w("   tags:         %s", tagText(p, c.Candidate))
+		w("   credentials:  %s", c.Credentials)
+		w("   from:         %s", c.Rule)
+	}
+	return b.String()
+}
+
+func tlsText(c registryconf.Candidate) string {
+	switch c.TLS {
+	case registryconf.TLSPlain:
+		return "plain HTTP"
+	case registryconf.TLSInsecure:
+		return "insecure registry: HTTPS without verification, then plain HTTP"
+	}
+	if c.CADir != "" {
+		return "HTTPS, verified with CAs from " + c.CADir
+	}
+	return "HTTPS, verified with the system CAs"
+}
+
+func tagText(p *registry.Plan, c registryconf.Candidate) string {
+	switch {
+	case p.Name.Digest() != "":
+		return "pull by digest: content is verified against " + string(p.Name.Digest())
+	case c.DigestOnly:
+		return "digest-only: serves content after a later endpoint resolved the tag"
+	}
+	return "resolves the tag; content is verified by digest"
+}
+
+// exactArgs is cobra.ExactArgs with Docker's wording and a usage error.
+func exactArgs(n int, names string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != n {
+			return usageError{fmt.Errorf("%q requires exactly %d argument (%s).\nSee '%s --help'.\n\nUsage:  %s", cmd.CommandPath(), n, names, cmd.CommandPath(), cmd.UseLine())}
+		}
+		return nil
+	}
+}

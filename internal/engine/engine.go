@@ -1,0 +1,145 @@
+package engine
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"time"
+
+	"berth.dev/berth/internal/config"
+	"berth.dev/berth/internal/credential"
+	"berth.dev/berth/internal/reference"
+	"berth.dev/berth/internal/registry"
+	"berth.dev/berth/internal/registryconf"
+	"berth.dev/berth/internal/sysinfo"
+	"berth.dev/berth/internal/version"
+)
+
+// Options are the global settings of a berth process.
+type Options struct {
+	Root    string // state, default /var/lib/berth
+	RunRoot string // runtime state, default /run/berth
+	// ConfigPath is the config file; ConfigRequired makes a missing file an
+	// error (the user named it).
+	ConfigPath     string
+	ConfigRequired bool
+	Logger         *slog.Logger
+}
+
+// Engine is one berth process's view of the host.
+type Engine struct {
+	opts Options
+	cfg  *config.Loaded
+	log  *slog.Logger
+}
+
+// New loads and validates the configuration.
+func New(opts Options) (*Engine, error) {
+	cfg, err := config.Load(opts.ConfigPath, opts.ConfigRequired)
+	if err != nil {
+		return nil, err
+	}
+	e := &Engine{opts: opts, cfg: cfg, log: opts.Logger}
+	if e.log == nil {
+		e.log = slog.New(slog.DiscardHandler)
+	}
+	r, err := e.resolver(registryconf.Flags{})
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range r.Warnings() {
+		e.log.Warn(w)
+	}
+	return e, nil
+}
+
+func (e *Engine) resolver(flags registryconf.Flags) (*registryconf.Resolver, error) {
+	return registryconf.New(e.cfg.Config, e.cfg.Path, flags, registryconf.WithLookupIP(lookupIP))
+}
+
+// lookupIP resolves a registry host for CIDR entries of insecure-registries,
+// within a short deadline.
+func lookupIP(host string) ([]net.IP, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	addrs, err := net.DefaultResolver.LookupIPAddr(ctx, host)
+	if err != nil {
+		return nil, err
+	}
+	ips := make([]net.IP, len(addrs))
+	for i, a := range addrs {
+		ips[i] = a.IP
+	}
+	return ips, nil
+}
+
+// ResolveImage explains where a pull of ref would go under the config and
+// the command's flags. A blocked name returns the plan and the error.
+func (e *Engine) ResolveImage(ctx context.Context, ref string, flags registryconf.Flags) (*registry.Plan, error) {
+	name, err := reference.Parse(ref)
+	if err != nil {
+		return nil, err
+	}
+	r, err := e.resolver(flags)
+	if err != nil {
+		return nil, err
+	}
+	creds, err := credential.Open("")
+	if err != nil {
+		return nil, err
+	}
+	res, rerr := r.Resolve(name)
+	if res == nil {
+		return nil, rerr
+	}
+	return registry.NewPlan(res, creds), rerr
+}
+
+// Info is what `berth info` shows.
+type Info struct {
+	ServerVersion string `json:"ServerVersion"`
+	Root          string `json:"BerthRootDir"`
+	RunRoot       string `json:"BerthRunDir"`
+	ConfigFile    string `json:"ConfigFile"`
+	ConfigFound   bool   `json:"ConfigFound"`
+	Driver        string `json:"Driver"`
+	sysinfo.Host
+	DefaultRuntime string       `json:"DefaultRuntime"`
+	Registry       RegistryInfo `json:"RegistryConfig"`
+}
+
+// RegistryInfo is the registry configuration in force.
+type RegistryInfo struct {
+	Mirrors  []string                `json:"Mirrors"`
+	Insecure []string                `json:"InsecureRegistries"`
+	Rules    []registryconf.RuleInfo `json:"Rules"`
+	Warnings []string                `json:"Warnings"`
+}
+
+// Info gathers Info; flags are the command's registry flags, shown as they
+// would apply.
+func (e *Engine) Info(ctx context.Context, flags registryconf.Flags) (*Info, error) {
+	r, err := e.resolver(flags)
+	if err != nil {
+		return nil, err
+	}
+	info := &Info{
+		ServerVersion: version.Version,
+		Root:          e.opts.Root,
+		RunRoot:       e.opts.RunRoot,
+		ConfigFile:    e.cfg.Path,
+		ConfigFound:   e.cfg.Found,
+		Driver:        "overlay",
+		Host:          sysinfo.Read(ctx),
+		Registry: RegistryInfo{
+			Mirrors:  e.cfg.Mirrors,
+			Insecure: r.InsecureRegistries(),
+			Rules:    r.Rules(),
+			Warnings: r.Warnings(),
+		},
+	}
+	if len(flags.Mirrors) > 0 {
+		info.Registry.Mirrors = flags.Mirrors
+	}
+	return info, nil
+}

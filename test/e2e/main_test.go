@@ -1,0 +1,93 @@
+package e2e
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// berthBin is the binary under test, built once by TestMain.
+var berthBin string
+
+func TestMain(m *testing.M) {
+	os.Exit(func() int {
+		dir, err := os.MkdirTemp("", "berth-e2e-bin-")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer os.RemoveAll(dir)
+		berthBin = filepath.Join(dir, "berth")
+		build := exec.Command("go", "build", "-o", berthBin, "berth.dev/berth/cmd/berth")
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			fmt.Fprintln(os.Stderr, "build berth:", err)
+			return 1
+		}
+		return m.Run()
+	}())
+}
+
+// env is one test's world: its own root, run root, config file and Docker
+// config directory.
+type env struct {
+	t                         *testing.T
+	root, runRoot, config, dc string
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	d := t.TempDir()
+	e := &env{t: t, root: filepath.Join(d, "root"), runRoot: filepath.Join(d, "run"), config: filepath.Join(d, "config.json"), dc: filepath.Join(d, "docker")}
+	if err := os.MkdirAll(e.dc, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func (e *env) writeConfig(s string) {
+	e.t.Helper()
+	if err := os.WriteFile(e.config, []byte(s), 0o644); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+type result struct {
+	out, err string
+	code     int
+}
+
+// run runs berth with the env's global flags, then args.
+func (e *env) run(args ...string) result {
+	e.t.Helper()
+	full := append([]string{"--root", e.root, "--run-root", e.runRoot}, args...)
+	if _, err := os.Stat(e.config); err == nil {
+		full = append([]string{"--config", e.config}, full...)
+	}
+	cmd := exec.Command(berthBin, full...)
+	cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+e.dc, "BERTH_CONFIG=", "DOCKER_AUTH_CONFIG=")
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		e.t.Fatalf("run berth %v: %v", args, err)
+	}
+	return result{out: out.String(), err: errb.String(), code: code}
+}
+
+// ok runs berth and fails the test unless it exits 0.
+func (e *env) ok(args ...string) string {
+	e.t.Helper()
+	r := e.run(args...)
+	if r.code != 0 {
+		e.t.Fatalf("berth %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), r.code, r.out, r.err)
+	}
+	return r.out
+}
