@@ -8,7 +8,9 @@ cd "$(dirname "$0")/.."
 
 PREFIX=${PREFIX:-/usr/local}
 # Debian packages berth's build and tests use (one list, for setup and CI alike).
-PACKAGES=(ca-certificates git gcc libc6-dev)
+# docker-registry, busybox-static and apache2-utils (htpasswd) serve the
+# tests' real registries and images.
+PACKAGES=(ca-certificates git gcc libc6-dev docker-registry busybox-static apache2-utils)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -18,6 +20,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# Debian's docker-registry package enables a service on :5000; berth's tests
+# start their own registries on free ports, so the packaged one stays off.
+if [[ " ${missing[*]:-} " == *" docker-registry "* ]] && command -v systemctl >/dev/null && systemctl is-system-running >/dev/null 2>&1; then
+  systemctl disable --now docker-registry >/dev/null 2>&1 || true
 fi
 
 # Go: /usr/local/go if present, else Debian's golang-go if new enough.

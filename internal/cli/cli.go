@@ -120,6 +120,15 @@ func newRootCommand(g *globals) *cobra.Command {
 		newVersionCommand(g),
 		newInfoCommand(g),
 		newImageCommand(g),
+		newPullCommand(g),
+		newImagesCommand(g),
+		newTagCommand(g),
+		newRmiCommand(g, "rmi"),
+		newHistoryCommand(g),
+		newSystemCommand(g),
+		newPushCommand(g),
+		newLoginCommand(g),
+		newLogoutCommand(g),
 	)
 	return root
 }

@@ -11,6 +11,18 @@ func newImageCommand(g *globals) *cobra.Command {
 			return cmd.Help()
 		},
 	}
-	cmd.AddCommand(newImageResolveCommand(g))
+	ls := newImagesCommand(g)
+	ls.Use, ls.Aliases = "ls [OPTIONS] [REPOSITORY[:TAG]]", []string{"list"}
+	cmd.AddCommand(
+		newImageResolveCommand(g),
+		newPullCommand(g),
+		newPushCommand(g),
+		ls,
+		newImageInspectCommand(g),
+		newTagCommand(g),
+		newRmiCommand(g, "rm"),
+		newImagePruneCommand(g),
+		newHistoryCommand(g),
+	)
 	return cmd
 }

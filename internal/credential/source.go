@@ -9,6 +9,7 @@ import (
 	dockerconfig "github.com/docker/cli/cli/config"
 	"github.com/docker/cli/cli/config/configfile"
 	"github.com/docker/cli/cli/config/credentials"
+	"github.com/docker/cli/cli/config/types"
 )
 
 // hubKey is the key Docker uses for Docker Hub in config.json.
@@ -114,4 +115,62 @@ func (s *Store) authKey(key string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// Auth is a registry credential. It never leaves berth except to the host
+// it was looked up for.
+type Auth struct {
+	Username, Password string
+	IdentityToken      string
+	RegistryToken      string
+}
+
+// Empty reports whether a is anonymous.
+func (a Auth) Empty() bool { return a == Auth{} }
+
+// Lookup returns the credential for host, asking a credential helper if the
+// config names one. No credential is an empty Auth and a nil error.
+func (s *Store) Lookup(host string) (Auth, error) {
+	ac, err := s.file.GetAuthConfig(Key(host))
+	if err != nil {
+		return Auth{}, fmt.Errorf("get credentials for %s: %w", host, err)
+	}
+	return Auth{Username: ac.Username, Password: ac.Password, IdentityToken: ac.IdentityToken, RegistryToken: ac.RegistryToken}, nil
+}
+
+// Save stores a credential for host where Docker would: its credential
+// helper or store if configured, else base64 in config.json (written
+// atomically by docker/cli).
+func (s *Store) Save(host string, a Auth) error {
+	key := Key(host)
+	ac := types.AuthConfig{Username: a.Username, Password: a.Password, IdentityToken: a.IdentityToken, ServerAddress: key}
+	if err := s.file.GetCredentialsStore(key).Store(ac); err != nil {
+		return fmt.Errorf("store credentials for %s: %w", host, err)
+	}
+	if err := s.file.Save(); err != nil {
+		return fmt.Errorf("save %s: %w", s.file.Filename, err)
+	}
+	return nil
+}
+
+// Erase removes the credential for host. It reports whether there was one.
+func (s *Store) Erase(host string) (bool, error) {
+	key := Key(host)
+	_, had := s.authKey(key)
+	if h, ok := s.file.CredentialHelpers[key]; ok && h != "" || s.file.CredentialsStore != "" {
+		had = true
+	}
+	if !had {
+		return false, nil
+	}
+	if err := s.file.GetCredentialsStore(key).Erase(key); err != nil {
+		return true, fmt.Errorf("erase credentials for %s: %w", host, err)
+	}
+	if k, ok := s.authKey(key); ok {
+		delete(s.file.AuthConfigs, k)
+	}
+	if err := s.file.Save(); err != nil {
+		return true, fmt.Errorf("save %s: %w", s.file.Filename, err)
+	}
+	return true, nil
 }

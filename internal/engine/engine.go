@@ -2,12 +2,15 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"time"
 
 	"berth.dev/berth/internal/config"
 	"berth.dev/berth/internal/credential"
+	"berth.dev/berth/internal/image"
 	"berth.dev/berth/internal/reference"
 	"berth.dev/berth/internal/registry"
 	"berth.dev/berth/internal/registryconf"
@@ -31,6 +34,8 @@ type Engine struct {
 	opts Options
 	cfg  *config.Loaded
 	log  *slog.Logger
+
+	images *image.Service // opened by Images
 }
 
 // New loads and validates the configuration.
@@ -142,4 +147,52 @@ func (e *Engine) Info(ctx context.Context, flags registryconf.Flags) (*Info, err
 		info.Registry.Mirrors = flags.Mirrors
 	}
 	return info, nil
+}
+
+// Images opens the image service (creating the root if needed) and sweeps
+// what killed processes left behind.
+func (e *Engine) Images(ctx context.Context) (*image.Service, error) {
+	if e.images != nil {
+		return e.images, nil
+	}
+	if err := os.MkdirAll(e.opts.Root, 0o711); err != nil {
+		return nil, fmt.Errorf("create root %s: %w", e.opts.Root, err)
+	}
+	creds, err := credential.Open("")
+	if err != nil {
+		return nil, err
+	}
+	svc, err := image.NewService(e.opts.Root, registry.NewClient(creds, e.log), e.log)
+	if err != nil {
+		return nil, err
+	}
+	if err := svc.Sweep(ctx); err != nil {
+		return nil, err
+	}
+	e.images = svc
+	return svc, nil
+}
+
+// Pull pulls ref through the registry rules and the command's flags.
+func (e *Engine) Pull(ctx context.Context, ref string, flags registryconf.Flags, opts image.PullOptions) (*registry.Plan, *image.PullResult, error) {
+	plan, err := e.ResolveImage(ctx, ref, flags)
+	if err != nil {
+		return plan, nil, err
+	}
+	svc, err := e.Images(ctx)
+	if err != nil {
+		return plan, nil, err
+	}
+	res, err := svc.Pull(ctx, plan, opts)
+	return plan, res, err
+}
+
+// RegistryEndpoint is how berth contacts a registry host directly (login,
+// push): its TLS settings from the configuration.
+func (e *Engine) RegistryEndpoint(host string) (registryconf.Candidate, error) {
+	r, err := e.resolver(registryconf.Flags{})
+	if err != nil {
+		return registryconf.Candidate{}, err
+	}
+	return r.Endpoint(host)
 }

@@ -1,6 +1,9 @@
 package errdefs
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // The kinds. Their messages are written so that wrapping reads naturally:
 // "image \"x\": not found".
@@ -25,3 +28,19 @@ func IsForbidden(err error) bool { return errors.Is(err, ErrForbidden) }
 
 // IsNotImplemented reports whether err is of kind ErrNotImplemented.
 func IsNotImplemented(err error) bool { return errors.Is(err, ErrNotImplemented) }
+
+// kinded is an error of a kind whose message is its own (the kind's text is
+// not appended).
+type kinded struct {
+	kind error
+	msg  string
+}
+
+func (e *kinded) Error() string        { return e.msg }
+func (e *kinded) Is(target error) bool { return target == e.kind }
+
+// New returns an error of the given kind with a message of its own, for
+// messages fixed by Docker's wording ("No such image: x").
+func New(kind error, format string, args ...any) error {
+	return &kinded{kind: kind, msg: fmt.Sprintf(format, args...)}
+}

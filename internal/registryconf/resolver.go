@@ -375,10 +375,12 @@ func (r *Resolver) candidate(name reference.Reference, role Role, loc location, 
 	if host == hubDomain {
 		apiHost = "registry-1.docker.io"
 	}
+	// An explicit ca-dir asks for verification, even of a registry that is
+	// insecure only implicitly (loopback, insecure-registries).
 	switch {
 	case loc.scheme == "http":
 		c.TLS = TLSPlain
-	case insecure || r.isInsecure(host):
+	case insecure || (caDir == "" && r.isInsecure(host)):
 		c.TLS = TLSInsecure
 	default:
 		c.TLS = TLSVerify
@@ -469,4 +471,15 @@ func (r *Resolver) InsecureRegistries() []string {
 		out = append(out, n.String())
 	}
 	return out
+}
+
+// Endpoint is the origin endpoint of a registry host, with the TLS settings
+// the configuration gives it; for commands that contact a host directly
+// (login, push), where no mirror or rewrite applies.
+func (r *Resolver) Endpoint(host string) (Candidate, error) {
+	name, err := reference.Parse(host + "/x")
+	if err != nil {
+		return Candidate{}, &ConfigError{Source: "registry", Msg: fmt.Sprintf("%q is not a registry host", host)}
+	}
+	return r.candidate(name, RoleOrigin, location{host: name.Domain()}, name.Path(), false, "", false, "the registry itself")
 }

@@ -218,6 +218,13 @@ func TestResolve(t *testing.T) {
 			origin: true,
 		},
 		{
+			name:   "an explicit ca-dir verifies even a loopback registry",
+			cfg:    Config{Registries: []Rule{{Prefix: "127.0.0.1:5443", CADir: "/certs/127.0.0.1:5443"}}},
+			ref:    "127.0.0.1:5443/app",
+			want:   []string{"origin https 127.0.0.1:5443/app:latest"},
+			origin: true,
+		},
+		{
 			name:   "loopback is implicitly insecure",
 			ref:    "localhost:5000/app",
 			want:   []string{"origin insecure localhost:5000/app:latest"},

@@ -24,8 +24,8 @@ var layers = map[string]int{
 	"internal/errdefs":    0,
 	"internal/version":    0,
 	"internal/sysinfo":    0,
-	"internal/atomicfile": 0,
-	"internal/lockfile":   0,
+	"internal/atomicfile": 1,
+	"internal/lockfile":   1,
 
 	"internal/reference":    10,
 	"internal/registryconf": 11,

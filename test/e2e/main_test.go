@@ -64,6 +64,12 @@ type result struct {
 // run runs berth with the env's global flags, then args.
 func (e *env) run(args ...string) result {
 	e.t.Helper()
+	return e.runIn("", args...)
+}
+
+// runIn is run with stdin.
+func (e *env) runIn(stdin string, args ...string) result {
+	e.t.Helper()
 	full := append([]string{"--root", e.root, "--run-root", e.runRoot}, args...)
 	if _, err := os.Stat(e.config); err == nil {
 		full = append([]string{"--config", e.config}, full...)
@@ -72,6 +78,7 @@ func (e *env) run(args ...string) result {
 	cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+e.dc, "BERTH_CONFIG=", "DOCKER_AUTH_CONFIG=")
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
+	cmd.Stdin = strings.NewReader(stdin)
 	err := cmd.Run()
 	code := 0
 	if ee, ok := err.(*exec.ExitError); ok {
@@ -80,6 +87,28 @@ func (e *env) run(args ...string) result {
 		e.t.Fatalf("run berth %v: %v", args, err)
 	}
 	return result{out: out.String(), err: errb.String(), code: code}
+}
+
+// command returns the exec.Cmd for berth args, not started.
+func (e *env) command(args ...string) *exec.Cmd {
+	full := append([]string{"--root", e.root, "--run-root", e.runRoot}, args...)
+	if _, err := os.Stat(e.config); err == nil {
+		full = append([]string{"--config", e.config}, full...)
+	}
+	cmd := exec.Command(berthBin, full...)
+	cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+e.dc, "BERTH_CONFIG=", "DOCKER_AUTH_CONFIG=")
+	return cmd
+}
+
+// fail runs berth and fails the test unless it exits non-zero; it returns
+// stderr.
+func (e *env) fail(args ...string) string {
+	e.t.Helper()
+	r := e.run(args...)
+	if r.code == 0 {
+		e.t.Fatalf("berth %s succeeded, want failure\nstdout: %s", strings.Join(args, " "), r.out)
+	}
+	return r.err
 }
 
 // ok runs berth and fails the test unless it exits 0.

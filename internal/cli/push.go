@@ -1,0 +1,78 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"berth.dev/berth/internal/credential"
+	"berth.dev/berth/internal/reference"
+	"berth.dev/berth/internal/registry"
+)
+
+func newPushCommand(g *globals) *cobra.Command {
+	var quiet, allTags bool
+	cmd := &cobra.Command{
+		Use:   "push [OPTIONS] NAME[:TAG]",
+		Short: "Upload an image to a registry",
+		Long: `Upload an image to its registry. Pushes go to the name's own registry:
+mirrors and rewrite rules apply to pulls only.`,
+		Args: exactArgs(1, "NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if allTags {
+				return fmt.Errorf("berth push --all-tags: not supported yet")
+			}
+			ref, err := reference.Parse(args[0])
+			if err != nil {
+				return err
+			}
+			e, err := g.newEngine(cmd)
+			if err != nil {
+				return err
+			}
+			svc, err := e.Images(cmd.Context())
+			if err != nil {
+				return err
+			}
+			ep, err := e.RegistryEndpoint(ref.Domain())
+			if err != nil {
+				return err
+			}
+			creds, err := credential.Open("")
+			if err != nil {
+				return err
+			}
+			p, err := registry.NewClient(creds, nil).NewPusher(cmd.Context(), ep, ref)
+			if err != nil {
+				return err
+			}
+			out := g.streams.Out
+			var prog *pullProgress
+			if !quiet {
+				fmt.Fprintf(out, "The push refers to repository [%s]\n", ref.Name())
+				prog = newPullProgress(out)
+			}
+			update := func(u imageProgress) {
+				if prog != nil {
+					prog.update(u)
+				}
+			}
+			res, err := svc.Push(cmd.Context(), ref, p, update)
+			if prog != nil {
+				prog.finish()
+			}
+			if err != nil {
+				return err
+			}
+			if quiet {
+				fmt.Fprintln(out, ref.String())
+				return nil
+			}
+			fmt.Fprintf(out, "%s: digest: %s size: %d\n", res.Tag, res.Digest, res.Size)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "Suppress verbose output")
+	cmd.Flags().BoolVarP(&allTags, "all-tags", "a", false, "Push all tags of the repository (not supported yet)")
+	return cmd
+}
