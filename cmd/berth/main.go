@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	"berth.dev/berth/internal/cli"
@@ -12,7 +13,16 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// BERTH_CPUPROFILE=file writes a CPU profile of the command (for
+	// benchmarking berth itself).
+	if p := os.Getenv("BERTH_CPUPROFILE"); p != "" {
+		if f, err := os.Create(p); err == nil {
+			pprof.StartCPUProfile(f)
+			defer f.Close()
+		}
+	}
 	code := cli.Main(ctx, os.Args[1:], cli.Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr})
+	pprof.StopCPUProfile()
 	stop()
 	os.Exit(code)
 }

@@ -53,13 +53,22 @@ const (
 // xattrs the filesystem does not support (ENOTSUP, EPERM) are skipped, as
 // Docker does. Directories a name implies but the tar does not list are made
 // with mode 0755, owned by the caller.
-func Apply(ctx context.Context, dir string, r io.Reader) (int64, error) {
+func Apply(ctx context.Context, dir string, r io.Reader, opts ...Option) (int64, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	a, err := newApplier(dir)
 	if err != nil {
 		return 0, err
 	}
 	defer a.close()
 
+	var split *splitReader
+	if o.packer != nil {
+		split = newSplitReader(r, o.packer)
+		r = split
+	}
 	tr := tar.NewReader(r)
 	for {
 		if err := ctx.Err(); err != nil {
@@ -74,6 +83,9 @@ func Apply(ctx context.Context, dir string, r io.Reader) (int64, error) {
 		if err != nil && (hdr == nil || !errors.Is(err, tar.ErrInsecurePath)) {
 			return a.size, fmt.Errorf("read layer tar: %w", err)
 		}
+		if split != nil {
+			split.header(hdr)
+		}
 		if err := a.entry(hdr, tr); err != nil {
 			var ee *EntryError
 			if errors.As(err, &ee) {
@@ -84,6 +96,11 @@ func Apply(ctx context.Context, dir string, r io.Reader) (int64, error) {
 	}
 	if err := a.setDirTimes(); err != nil {
 		return a.size, fmt.Errorf("apply layer to %s: %w", dir, err)
+	}
+	if split != nil {
+		if err := split.finish(); err != nil {
+			return a.size, err
+		}
 	}
 	return a.size, nil
 }

@@ -11,6 +11,6 @@ import (
 )
 
 // Apply unpacks layers on Linux only; see apply_linux.go for the contract.
-func Apply(ctx context.Context, dir string, r io.Reader) (int64, error) {
+func Apply(ctx context.Context, dir string, r io.Reader, opts ...Option) (int64, error) {
 	return 0, fmt.Errorf("apply layer to %s: %w", dir, errdefs.ErrNotImplemented)
 }

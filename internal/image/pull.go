@@ -17,7 +17,6 @@ import (
 	"github.com/klauspost/compress/zstd"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
-	"github.com/vbatts/tar-split/tar/asm"
 	"github.com/vbatts/tar-split/tar/storage"
 	"golang.org/x/sync/errgroup"
 
@@ -311,11 +310,8 @@ func unpack(ctx context.Context, dir, splitPath string, r io.Reader) (_ int64, _
 		}
 	}()
 	zw := gzip.NewWriter(split)
-	tee, err := asm.NewInputTarStream(io.TeeReader(tr, h), storage.NewJSONPacker(zw), nil)
-	if err != nil {
-		return 0, "", fmt.Errorf("read layer: %w", err)
-	}
-	size, err := archive.Apply(ctx, dir, tee)
+	tee := io.TeeReader(tr, h)
+	size, err := archive.Apply(ctx, dir, tee, archive.WithTarSplit(storage.NewJSONPacker(zw)))
 	if err != nil {
 		return 0, "", err
 	}
