@@ -31,7 +31,7 @@ if [ "$FUZZTIME" != 0 ]; then
     pkg=./$(dirname "$f")
     for target in $(grep -o '^func Fuzz[A-Za-z0-9_]*' "$f" | sed 's/^func //'); do
       echo "fuzz $pkg $target"
-      if ! go test -run='^$' -fuzz="^$target\$" -fuzztime="$FUZZTIME" "$pkg" >/tmp/berth-fuzz.$$.log 2>&1; then
+      if ! go test -run='^$' -fuzz="^$target\$" -fuzztime="$FUZZTIME" -fuzzminimizetime=20x "$pkg" >/tmp/berth-fuzz.$$.log 2>&1; then
         cat /tmp/berth-fuzz.$$.log; rm -f /tmp/berth-fuzz.$$.log
         echo "fuzz $target failed: the failing input is in $pkg/testdata/fuzz/$target"; exit 1
       fi

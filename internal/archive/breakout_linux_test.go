@@ -23,7 +23,7 @@ const rootProbe = "berth-archive-breakout-probe"
 
 // watchedTree makes base/outer/layer, an empty layer dir, with sentinels
 // beside it and above it, and returns the layer dir and outer.
-func watchedTree(t *testing.T, base string) (layer, outer string) {
+func watchedTree(t testing.TB, base string) (layer, outer string) {
 	t.Helper()
 	outer = filepath.Join(base, "outer")
 	layer = filepath.Join(outer, "layer")

@@ -5,11 +5,12 @@
 // ".wh..wh..opq"), and ownership, modes, xattrs, times and device numbers
 // are kept.
 //
-// Layer 3. It imports only errdefs. Apply never writes outside the
-// directory it is given: every entry's parent is resolved through an
-// [os.Root], and the entry itself is made with *at system calls on that
-// parent, so neither a ".." in a name nor a symlink in the layer can lead out
-// of it. An entry Apply refuses is reported as an [*EntryError] naming it.
+// Layer 3: it imports errdefs and golang.org/x/sys. Apply never writes
+// outside the directory it is given: every entry's parent is resolved
+// through an [os.Root], and the entry itself is made with *at system calls
+// on that parent, so neither a ".." in a name nor a symlink in the layer can
+// lead out of it. An entry Apply refuses is reported as an [*EntryError]
+// naming it.
 //
 // Apply does not fsync; the caller syncs the filesystem before it records a
 // layer as unpacked. The OS-specific code is in apply_linux.go; elsewhere
