@@ -13,6 +13,7 @@ import (
 
 	"berth.dev/berth/internal/config"
 	"berth.dev/berth/internal/engine"
+	"berth.dev/berth/internal/image"
 )
 
 // Defaults of the global flags.
@@ -53,6 +54,15 @@ func (g *globals) newEngine(cmd *cobra.Command) (*engine.Engine, error) {
 		ConfigRequired: cmd.Flags().Changed("config") || os.Getenv("BERTH_CONFIG") != "",
 		Logger:         g.log,
 	})
+}
+
+// images opens the image service through a new engine.
+func (g *globals) images(cmd *cobra.Command) (*image.Service, error) {
+	e, err := g.newEngine(cmd)
+	if err != nil {
+		return nil, err
+	}
+	return e.Images(cmd.Context())
 }
 
 // Main runs berth with args (without the program name) and returns the exit

@@ -28,11 +28,7 @@ func newHistoryCommand(g *globals) *cobra.Command {
 		Short: "Show the history of an image",
 		Args:  exactArgs(1, "IMAGE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := g.newEngine(cmd)
-			if err != nil {
-				return err
-			}
-			svc, err := e.Images(cmd.Context())
+			svc, err := g.images(cmd)
 			if err != nil {
 				return err
 			}

@@ -50,11 +50,7 @@ func newImageInspectCommand(g *globals) *cobra.Command {
 		Short: "Display detailed information on one or more images",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := g.newEngine(cmd)
-			if err != nil {
-				return err
-			}
-			svc, err := e.Images(cmd.Context())
+			svc, err := g.images(cmd)
 			if err != nil {
 				return err
 			}

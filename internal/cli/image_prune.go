@@ -26,11 +26,7 @@ func newImagePruneCommand(g *globals) *cobra.Command {
 					return nil
 				}
 			}
-			e, err := g.newEngine(cmd)
-			if err != nil {
-				return err
-			}
-			svc, err := e.Images(cmd.Context())
+			svc, err := g.images(cmd)
 			if err != nil {
 				return err
 			}

@@ -39,11 +39,7 @@ func newImagesCommand(g *globals) *cobra.Command {
 		Short:   "List images",
 		Args:    cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := g.newEngine(cmd)
-			if err != nil {
-				return err
-			}
-			svc, err := e.Images(cmd.Context())
+			svc, err := g.images(cmd)
 			if err != nil {
 				return err
 			}

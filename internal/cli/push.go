@@ -5,9 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"berth.dev/berth/internal/credential"
 	"berth.dev/berth/internal/reference"
-	"berth.dev/berth/internal/registry"
 )
 
 func newPushCommand(g *globals) *cobra.Command {
@@ -30,22 +28,6 @@ mirrors and rewrite rules apply to pulls only.`,
 			if err != nil {
 				return err
 			}
-			svc, err := e.Images(cmd.Context())
-			if err != nil {
-				return err
-			}
-			ep, err := e.RegistryEndpoint(ref.Domain())
-			if err != nil {
-				return err
-			}
-			creds, err := credential.Open("")
-			if err != nil {
-				return err
-			}
-			p, err := registry.NewClient(creds, nil).NewPusher(cmd.Context(), ep, ref)
-			if err != nil {
-				return err
-			}
 			out := g.streams.Out
 			var prog *pullProgress
 			if !quiet {
@@ -57,7 +39,7 @@ mirrors and rewrite rules apply to pulls only.`,
 					prog.update(u)
 				}
 			}
-			res, err := svc.Push(cmd.Context(), ref, p, update)
+			res, err := e.Push(cmd.Context(), ref, update)
 			if prog != nil {
 				prog.finish()
 			}

@@ -14,11 +14,7 @@ func newRmiCommand(g *globals, use string) *cobra.Command {
 		Short: "Remove one or more images",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := g.newEngine(cmd)
-			if err != nil {
-				return err
-			}
-			svc, err := e.Images(cmd.Context())
+			svc, err := g.images(cmd)
 			if err != nil {
 				return err
 			}

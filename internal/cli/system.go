@@ -30,11 +30,7 @@ func newSystemDfCommand(g *globals) *cobra.Command {
 		Short: "Show berth disk usage",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			e, err := g.newEngine(cmd)
-			if err != nil {
-				return err
-			}
-			svc, err := e.Images(cmd.Context())
+			svc, err := g.images(cmd)
 			if err != nil {
 				return err
 			}

@@ -10,11 +10,7 @@ func newTagCommand(g *globals) *cobra.Command {
 		Short: "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE",
 		Args:  exactArgs(2, "SOURCE_IMAGE TARGET_IMAGE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := g.newEngine(cmd)
-			if err != nil {
-				return err
-			}
-			svc, err := e.Images(cmd.Context())
+			svc, err := g.images(cmd)
 			if err != nil {
 				return err
 			}

@@ -196,3 +196,24 @@ func (e *Engine) RegistryEndpoint(host string) (registryconf.Candidate, error) {
 	}
 	return r.Endpoint(host)
 }
+
+// Push pushes the image ref to the name's own registry.
+func (e *Engine) Push(ctx context.Context, ref reference.Reference, progress func(image.Progress)) (*image.PushResult, error) {
+	svc, err := e.Images(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ep, err := e.RegistryEndpoint(ref.Domain())
+	if err != nil {
+		return nil, err
+	}
+	creds, err := credential.Open("")
+	if err != nil {
+		return nil, err
+	}
+	p, err := registry.NewClient(creds, e.log).NewPusher(ctx, ep, ref)
+	if err != nil {
+		return nil, err
+	}
+	return svc.Push(ctx, ref, p, progress)
+}
