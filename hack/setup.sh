@@ -10,7 +10,8 @@ PREFIX=${PREFIX:-/usr/local}
 # Debian packages berth's build and tests use (one list, for setup and CI alike).
 # docker-registry, busybox-static and apache2-utils (htpasswd) serve the
 # tests' real registries and images.
-PACKAGES=(ca-certificates git gcc libc6-dev docker-registry busybox-static apache2-utils)
+# libseccomp-dev and pkg-config: the embedded runtime's seccomp support (cgo).
+PACKAGES=(ca-certificates curl git gcc libc6-dev pkg-config libseccomp-dev docker-registry busybox-static apache2-utils)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -45,6 +46,8 @@ fi
 [ "${1:-}" = "--deps" ] && exit 0
 
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-go build -trimpath -ldflags "-X berth.dev/berth/internal/version.Commit=$commit" -o bin/berth ./cmd/berth
+go build -tags seccomp -trimpath -ldflags "-X berth.dev/berth/internal/version.Commit=$commit" -o bin/berth ./cmd/berth
+CGO_ENABLED=0 go build -trimpath -o bin/berth-init ./cmd/berth-init
 install -m 0755 bin/berth "$PREFIX/bin/berth"
+install -D -m 0755 bin/berth-init "$PREFIX/libexec/berth/berth-init"
 echo "setup: installed $PREFIX/bin/berth ($("$PREFIX/bin/berth" version --format '{{.Version}} {{.GitCommit}}'))"

@@ -7,6 +7,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 hack/setup.sh --deps
 export PATH=/usr/local/go/bin:$PATH
+# The embedded runtime (runc's libcontainer) needs the seccomp tag for its
+# seccomp support.
+export GOFLAGS="-tags=seccomp"
 
 echo "== gofmt"
 unformatted=$(gofmt -l cmd internal test bench 2>/dev/null || true)

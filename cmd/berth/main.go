@@ -9,7 +9,17 @@ import (
 	"syscall"
 
 	"berth.dev/berth/internal/cli"
+	"berth.dev/berth/internal/runtime/libct"
 )
+
+// The container runtime re-executes this binary as "berth init" to set up
+// a container (runc's pattern); libcontainer's nsenter has already run in
+// a cgo constructor by then.
+func init() {
+	if len(os.Args) > 1 && os.Args[1] == "init" {
+		libct.Init()
+	}
+}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

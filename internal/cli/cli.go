@@ -52,6 +52,7 @@ func (g *globals) newEngine(cmd *cobra.Command) (*engine.Engine, error) {
 		RunRoot:        g.runRoot,
 		ConfigPath:     g.configPath,
 		ConfigRequired: cmd.Flags().Changed("config") || os.Getenv("BERTH_CONFIG") != "",
+		LogLevel:       g.logLevel,
 		Logger:         g.log,
 	})
 }
@@ -124,7 +125,7 @@ func newRootCommand(g *globals) *cobra.Command {
 	pf.StringVar(&g.root, "root", envOr("BERTH_ROOT", DefaultRoot), "Root of berth's persistent state (env BERTH_ROOT)")
 	pf.StringVar(&g.runRoot, "run-root", envOr("BERTH_RUN_ROOT", DefaultRunRoot), "Root of berth's runtime state (env BERTH_RUN_ROOT)")
 	pf.StringVar(&g.configPath, "config", envOr("BERTH_CONFIG", config.DefaultPath), "Config file (env BERTH_CONFIG)")
-	pf.StringVarP(&g.logLevel, "log-level", "l", "warn", `Log level ("debug", "info", "warn", "error")`)
+	pf.StringVar(&g.logLevel, "log-level", "warn", `Log level ("debug", "info", "warn", "error")`)
 
 	root.AddCommand(
 		newVersionCommand(g),
@@ -139,6 +140,22 @@ func newRootCommand(g *globals) *cobra.Command {
 		newPushCommand(g),
 		newLoginCommand(g),
 		newLogoutCommand(g),
+		newRunCommand(g),
+		newCreateCommand(g),
+		newStartCommand(g),
+		newStopCommand(g, false),
+		newStopCommand(g, true),
+		newKillCommand(g),
+		newPauseCommand(g, true),
+		newPauseCommand(g, false),
+		newRmCommand(g),
+		newWaitCommand(g),
+		newPsCommand(g),
+		newLogsCommand(g),
+		newExecCommand(g),
+		newInspectCommand(g, false),
+		newContainerCommand(g),
+		newMonitorCommand(g),
 	)
 	return root
 }

@@ -6,14 +6,21 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"time"
 
 	"berth.dev/berth/internal/config"
+	"berth.dev/berth/internal/container"
 	"berth.dev/berth/internal/credential"
+	"berth.dev/berth/internal/errdefs"
 	"berth.dev/berth/internal/image"
 	"berth.dev/berth/internal/reference"
 	"berth.dev/berth/internal/registry"
 	"berth.dev/berth/internal/registryconf"
+	"berth.dev/berth/internal/runtime"
+	"berth.dev/berth/internal/runtime/libct"
+	"berth.dev/berth/internal/runtime/ocicli"
 	"berth.dev/berth/internal/sysinfo"
 	"berth.dev/berth/internal/version"
 )
@@ -26,6 +33,7 @@ type Options struct {
 	// error (the user named it).
 	ConfigPath     string
 	ConfigRequired bool
+	LogLevel       string // passed on to monitors
 	Logger         *slog.Logger
 }
 
@@ -35,7 +43,8 @@ type Engine struct {
 	cfg  *config.Loaded
 	log  *slog.Logger
 
-	images *image.Service // opened by Images
+	images     *image.Service     // opened by Images
+	containers *container.Service // opened by Containers
 }
 
 // New loads and validates the configuration.
@@ -216,4 +225,74 @@ func (e *Engine) Push(ctx context.Context, ref reference.Reference, progress fun
 		return nil, err
 	}
 	return svc.Push(ctx, ref, p, progress)
+}
+
+// Containers opens the container service.
+func (e *Engine) Containers(ctx context.Context) (*container.Service, error) {
+	if e.containers != nil {
+		return e.containers, nil
+	}
+	images, err := e.Images(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(e.opts.RunRoot, 0o711); err != nil {
+		return nil, fmt.Errorf("create run root %s: %w", e.opts.RunRoot, err)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("find the berth binary: %w", err)
+	}
+	level := e.opts.LogLevel
+	if level == "" {
+		level = "warn"
+	}
+	monitorCmd := []string{exe, "--root", e.opts.Root, "--run-root", e.opts.RunRoot, "--log-level", level}
+	if e.cfg.Found {
+		monitorCmd = append(monitorCmd, "--config", e.cfg.Path)
+	}
+	svc, err := container.New(container.Options{
+		Root: e.opts.Root, RunRoot: e.opts.RunRoot, Images: images, Runtimes: e.runtime,
+		MonitorCommand: monitorCmd,
+		InitPath:       initPath(exe),
+		Logger:         e.log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := svc.Sweep(ctx); err != nil {
+		return nil, err
+	}
+	e.containers = svc
+	return svc, nil
+}
+
+// runtime opens an OCI runtime by name: "" or "berth" is the embedded
+// libcontainer; "runc", "crun" or a path is that binary.
+func (e *Engine) runtime(name string) (runtime.Runtime, error) {
+	base := filepath.Join(e.opts.RunRoot, "runtime")
+	switch name {
+	case "", "berth", "libct":
+		return libct.New(filepath.Join(base, "libct"))
+	}
+	bin := name
+	if !filepath.IsAbs(bin) {
+		p, err := exec.LookPath(name)
+		if err != nil {
+			return nil, errdefs.New(errdefs.ErrInvalidArgument, "unknown or invalid runtime name: %s", name)
+		}
+		bin = p
+	}
+	return ocicli.New(bin, filepath.Join(base, filepath.Base(bin)))
+}
+
+// initPath finds berth-init, the static init for --init: beside the berth
+// binary, or in /usr/local/libexec/berth.
+func initPath(exe string) string {
+	for _, p := range []string{filepath.Join(filepath.Dir(exe), "berth-init"), "/usr/local/libexec/berth/berth-init"} {
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() {
+			return p
+		}
+	}
+	return ""
 }

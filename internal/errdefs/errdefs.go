@@ -44,3 +44,9 @@ func (e *kinded) Is(target error) bool { return target == e.kind }
 func New(kind error, format string, args ...any) error {
 	return &kinded{kind: kind, msg: fmt.Sprintf(format, args...)}
 }
+
+// IsUnavailable reports whether err is of kind ErrUnavailable.
+func IsUnavailable(err error) bool { return errors.Is(err, ErrUnavailable) }
+
+// IsConflict reports whether err is of kind ErrConflict.
+func IsConflict(err error) bool { return errors.Is(err, ErrConflict) }

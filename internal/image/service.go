@@ -49,6 +49,9 @@ func (s *Service) Sweep(ctx context.Context) error { return s.layers.Sweep(ctx) 
 
 func (s *Service) gcLockPath() string { return filepath.Join(s.root, "gc.lock") }
 
+// Store is the image record store.
+func (s *Service) Store() *Store { return s.store }
+
 // Layers is the layer store (for the container service's mounts).
 func (s *Service) Layers() *layer.Store { return s.layers }
 

@@ -55,7 +55,8 @@ var layers = map[string]int{
 	"internal/cli":       100,
 	"internal/apiserver": 100,
 
-	"cmd/berth": 110,
+	"cmd/berth":      110,
+	"cmd/berth-init": 110,
 }
 
 // owners: each heavy dependency has one importing package (and its

@@ -22,10 +22,17 @@ func TestMain(m *testing.M) {
 		}
 		defer os.RemoveAll(dir)
 		berthBin = filepath.Join(dir, "berth")
-		build := exec.Command("go", "build", "-o", berthBin, "berth.dev/berth/cmd/berth")
+		build := exec.Command("go", "build", "-tags", "seccomp", "-o", berthBin, "berth.dev/berth/cmd/berth")
 		build.Stdout, build.Stderr = os.Stderr, os.Stderr
 		if err := build.Run(); err != nil {
 			fmt.Fprintln(os.Stderr, "build berth:", err)
+			return 1
+		}
+		build = exec.Command("go", "build", "-o", filepath.Join(dir, "berth-init"), "berth.dev/berth/cmd/berth-init")
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			fmt.Fprintln(os.Stderr, "build berth-init:", err)
 			return 1
 		}
 		return m.Run()

@@ -1,0 +1,339 @@
+package container
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"berth.dev/berth/internal/atomicfile"
+	"berth.dev/berth/internal/errdefs"
+	"berth.dev/berth/internal/image"
+	"berth.dev/berth/internal/oci"
+	"berth.dev/berth/internal/runtime"
+)
+
+// Runtimes opens a runtime by name: "" (the default, embedded), "runc",
+// "crun" or a path to an OCI runtime binary.
+type Runtimes func(name string) (runtime.Runtime, error)
+
+// Options wire a Service.
+type Options struct {
+	Root, RunRoot string
+	Images        *image.Service
+	Runtimes      Runtimes
+	// MonitorCommand is how to start `berth monitor`: the binary and the
+	// global flags; Start appends "monitor", "ID".
+	MonitorCommand []string
+	// InitPath is the static init binary for --init ("" if none).
+	InitPath string
+	Logger   *slog.Logger
+}
+
+// Service is the container service.
+type Service struct {
+	opts  Options
+	store *Store
+	log   *slog.Logger
+}
+
+// New opens the container store.
+func New(opts Options) (*Service, error) {
+	st, err := newStore(opts.Root, opts.RunRoot)
+	if err != nil {
+		return nil, err
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Service{opts: opts, store: st, log: log}, nil
+}
+
+// CreateOptions is a container to create from an image present in the store.
+type CreateOptions struct {
+	Name       string
+	Image      string // as the user wrote it
+	Config     Config
+	HostConfig HostConfig
+}
+
+// Create makes a container from an image in the store.
+func (s *Service) Create(ctx context.Context, opts CreateOptions) (*Container, error) {
+	img, ref, err := s.opts.Images.Resolve(opts.Image)
+	if err != nil {
+		return nil, err
+	}
+	cfg, _, err := s.opts.Images.Config(img)
+	if err != nil {
+		return nil, err
+	}
+	var layers []string
+	for i := len(img.Layers) - 1; i >= 0; i-- {
+		l, err := s.opts.Images.Layers().Get(img.Layers[i].ChainID)
+		if err != nil {
+			return nil, fmt.Errorf("image %s: layer %s: %w", opts.Image, img.Layers[i].DiffID, err)
+		}
+		layers = append(layers, s.opts.Images.Layers().DiffDir(l))
+	}
+	if opts.Name != "" && !validName.MatchString(opts.Name) {
+		return nil, errdefs.New(errdefs.ErrInvalidArgument, "Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", opts.Name)
+	}
+	if rp := opts.HostConfig.RestartPolicy; rp.Name != "" && rp.Name != "no" && opts.HostConfig.AutoRemove {
+		return nil, errdefs.New(errdefs.ErrInvalidArgument, "Conflicting options: --restart and --rm")
+	}
+	c := &Container{
+		SchemaVersion: schemaVersion,
+		ID:            newID(),
+		Name:          strings.TrimPrefix(opts.Name, "/"),
+		Created:       time.Now().UTC(),
+		Image:         opts.Image,
+		ImageID:       img.ID,
+		Config:        opts.Config,
+		HostConfig:    opts.HostConfig,
+		Layers:        layers,
+	}
+	if !ref.IsZero() {
+		c.Image = ref.Familiar()
+	}
+	c.Config.Image = c.Image
+	if c.Config.Hostname == "" {
+		c.Config.Hostname = c.ID[:12]
+	}
+	if c.HostConfig.NetworkMode == "" {
+		c.HostConfig.NetworkMode = "none"
+	}
+	// Check the options now, as Docker does at create: a bad capability,
+	// no command or an unknown user is an error before anything is made.
+	users := readUsers(layers)
+	if _, err := oci.Generate(cfg.Config, s.runOptions(c, "/nonexistent-rootfs"), users); err != nil {
+		return nil, err
+	}
+	argv, err := oci.Command(cfg.Config, s.runOptions(c, ""))
+	if err != nil {
+		return nil, err
+	}
+	c.Path, c.Args = argv[0], argv[1:]
+
+	lock, err := s.store.lock(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Unlock()
+	all, err := s.store.list()
+	if err != nil {
+		return nil, err
+	}
+	if c.Name == "" {
+		for taken := true; taken; {
+			c.Name, taken = randomName(), false
+			for _, o := range all {
+				taken = taken || o.Name == c.Name
+			}
+		}
+	}
+	for _, o := range all {
+		if o.Name == c.Name {
+			return nil, errdefs.New(errdefs.ErrConflict, "Conflict. The container name \"/%s\" is already in use by container \"%s\". You have to remove (or rename) that container to be able to reuse that name.", c.Name, o.ID)
+		}
+	}
+	dir := s.store.path(c.ID)
+	tmp := dir + ".creating"
+	// The overlay's root directory takes its owner and mode from upper/:
+	// 0755, or only root could enter the container's /.
+	for _, d := range []string{"upper", "work", "rootfs", "bundle"} {
+		if err := os.MkdirAll(filepath.Join(tmp, d), 0o700); err != nil {
+			os.RemoveAll(tmp)
+			return nil, fmt.Errorf("create container %s: %w", c.ID, err)
+		}
+	}
+	if err := os.Chmod(filepath.Join(tmp, "upper"), 0o755); err != nil {
+		os.RemoveAll(tmp)
+		return nil, fmt.Errorf("create container %s: %w", c.ID, err)
+	}
+	if err := writeEtcFiles(tmp, c.Config.Hostname); err != nil {
+		os.RemoveAll(tmp)
+		return nil, err
+	}
+	c.Layers = layers
+	if err := atomicfile.WriteJSON(filepath.Join(tmp, "config.json"), c, 0o600); err != nil {
+		os.RemoveAll(tmp)
+		return nil, err
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		os.RemoveAll(tmp)
+		return nil, fmt.Errorf("create container %s: %w", c.ID, err)
+	}
+	return c, nil
+}
+
+// runOptions turns a container into the spec generator's options.
+func (s *Service) runOptions(c *Container, rootfs string) oci.RunOptions {
+	dir := s.store.path(c.ID)
+	o := oci.RunOptions{
+		ID: c.ID, Rootfs: rootfs,
+		Entrypoint: c.Config.Entrypoint, EntrypointSet: c.Config.EntrypointSet, Cmd: c.Config.Cmd,
+		Env: c.Config.Env, WorkingDir: c.Config.WorkingDir, User: c.Config.User,
+		Hostname: c.Config.Hostname, Domainname: c.Config.Domainname,
+		Tty: c.Config.Tty, OpenStdin: c.Config.OpenStdin, ReadOnly: c.HostConfig.ReadonlyRootfs,
+		Privileged: c.HostConfig.Privileged, CapAdd: c.HostConfig.CapAdd, CapDrop: c.HostConfig.CapDrop,
+		SecurityOpt: c.HostConfig.SecurityOpt, Devices: c.HostConfig.Devices, DeviceInfo: deviceInfo,
+		Memory: c.HostConfig.Memory, MemorySwap: c.HostConfig.MemorySwap, NanoCPUs: c.HostConfig.NanoCpus,
+		CPUShares: c.HostConfig.CPUShares, CpusetCpus: c.HostConfig.CpusetCpus, PidsLimit: c.HostConfig.PidsLimit,
+		Network: c.HostConfig.NetworkMode, Labels: c.Config.Labels, CgroupsPath: "/berth/" + c.ID,
+		ShmSize: c.HostConfig.ShmSize,
+		Mounts: []specs.Mount{
+			bindMount(filepath.Join(dir, "hostname"), "/etc/hostname", c.HostConfig.ReadonlyRootfs),
+			bindMount(filepath.Join(dir, "hosts"), "/etc/hosts", c.HostConfig.ReadonlyRootfs),
+			bindMount(filepath.Join(dir, "resolv.conf"), "/etc/resolv.conf", c.HostConfig.ReadonlyRootfs),
+		},
+	}
+	for _, so := range c.HostConfig.SecurityOpt {
+		if p, ok := strings.CutPrefix(so, "seccomp="); ok && p != "unconfined" {
+			o.SeccompProfile, _ = os.ReadFile(p)
+		}
+	}
+	if c.HostConfig.Init {
+		o.InitPath = s.opts.InitPath
+	}
+	return o
+}
+
+func bindMount(src, dst string, ro bool) specs.Mount {
+	opts := []string{"rbind", "rprivate"}
+	if ro {
+		opts = append(opts, "ro")
+	}
+	return specs.Mount{Destination: dst, Type: "bind", Source: src, Options: opts}
+}
+
+// writeEtcFiles writes the container's /etc/hostname, /etc/hosts and
+// /etc/resolv.conf (the host's, without loopback nameservers, as Docker
+// does; no public fallback is added).
+func writeEtcFiles(dir, hostname string) error {
+	hosts := "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
+	var resolv strings.Builder
+	if data, err := os.ReadFile("/etc/resolv.conf"); err == nil {
+		for _, line := range strings.Split(string(data), "\n") {
+			f := strings.Fields(line)
+			if len(f) >= 2 && f[0] == "nameserver" {
+				if ip := net.ParseIP(f[1]); ip != nil && ip.IsLoopback() {
+					continue
+				}
+			}
+			if strings.TrimSpace(line) != "" {
+				resolv.WriteString(line + "\n")
+			}
+		}
+	}
+	for name, content := range map[string]string{"hostname": hostname + "\n", "hosts": hosts, "resolv.conf": resolv.String()} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			return fmt.Errorf("write %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// readUsers reads /etc/passwd and /etc/group from the image's layers, top
+// first, as data (never through the host's NSS).
+func readUsers(layers []string) oci.Users {
+	var u oci.Users
+	if r := openLayered(layers, "etc/passwd"); r != nil {
+		u.Passwd, _ = oci.ParsePasswd(r)
+		r.Close()
+	}
+	if r := openLayered(layers, "etc/group"); r != nil {
+		u.Groups, _ = oci.ParseGroup(r)
+		r.Close()
+	}
+	return u
+}
+
+// openLayered opens name in the topmost layer that has it as a regular
+// file, through os.Root; a whiteout hides lower layers.
+func openLayered(layers []string, name string) io.ReadCloser {
+	for _, dir := range layers {
+		root, err := os.OpenRoot(dir)
+		if err != nil {
+			continue
+		}
+		fi, err := root.Lstat(name)
+		if err != nil {
+			root.Close()
+			if errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+			return nil
+		}
+		if !fi.Mode().IsRegular() {
+			root.Close()
+			return nil // a whiteout or something odd: no file
+		}
+		f, err := root.Open(name)
+		root.Close()
+		if err != nil {
+			return nil
+		}
+		return f
+	}
+	return nil
+}
+
+func deviceInfo(path string) (specs.LinuxDevice, error) {
+	var st syscall.Stat_t
+	if err := syscall.Stat(path, &st); err != nil {
+		return specs.LinuxDevice{}, fmt.Errorf("device %s: %w", path, err)
+	}
+	typ := ""
+	switch st.Mode & syscall.S_IFMT {
+	case syscall.S_IFCHR:
+		typ = "c"
+	case syscall.S_IFBLK:
+		typ = "b"
+	default:
+		return specs.LinuxDevice{}, errdefs.New(errdefs.ErrInvalidArgument, "%s is not a device", path)
+	}
+	mode := os.FileMode(st.Mode & 0o777)
+	return specs.LinuxDevice{Path: path, Type: typ, Major: int64(st.Rdev >> 8 & 0xfff), Minor: int64(st.Rdev&0xff | st.Rdev>>12&0xfff00), FileMode: &mode, UID: &st.Uid, GID: &st.Gid}, nil
+}
+
+// spawnMonitor starts `berth monitor ID` detached from this process.
+func (s *Service) spawnMonitor(id string) error {
+	if len(s.opts.MonitorCommand) == 0 {
+		return errors.New("start container: no monitor command configured")
+	}
+	run := s.store.runPath(id)
+	if err := os.MkdirAll(run, 0o700); err != nil {
+		return fmt.Errorf("start container %s: %w", id, err)
+	}
+	logf, err := os.OpenFile(filepath.Join(run, "monitor.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("start container %s: %w", id, err)
+	}
+	defer logf.Close()
+	devnull, err := os.Open(os.DevNull)
+	if err != nil {
+		return err
+	}
+	defer devnull.Close()
+	args := append(append([]string{}, s.opts.MonitorCommand[1:]...), "monitor", id)
+	cmd := exec.Command(s.opts.MonitorCommand[0], args...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = devnull, logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	cmd.Dir = "/"
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start monitor of %s: %w", id, err)
+	}
+	return cmd.Process.Release()
+}

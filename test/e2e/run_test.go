@@ -1,0 +1,399 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"berth.dev/berth/internal/imagetest"
+	"berth.dev/berth/internal/registrytest"
+)
+
+// runEnv is an env whose config mirrors Docker Hub to a test registry that
+// holds busybox, so that `berth run busybox` works as on the internet.
+func runEnv(t *testing.T) *env {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("containers need root")
+	}
+	reg := registrytest.Start(t, registrytest.Options{})
+	push(t, must[v1.Image](t)(imagetest.Busybox()), reg.Addr+"/library/busybox:latest")
+	e := newEnv(t)
+	e.writeConfig(fmt.Sprintf(`{"registry-mirrors": ["http://%s"]}`, reg.Addr))
+	e.ok("pull", "-q", "busybox")
+	t.Cleanup(func() { e.cleanupContainers() })
+	return e
+}
+
+// cleanupContainers removes every container of the env, even after a
+// failed test, and checks that nothing is left.
+func (e *env) cleanupContainers() {
+	out := e.run("ps", "-aq", "--no-trunc")
+	for _, id := range strings.Fields(out.out) {
+		e.run("rm", "-f", id)
+	}
+	if m := mountsUnder(e.root); len(m) > 0 {
+		e.t.Errorf("mounts left under %s: %v", e.root, m)
+		for _, p := range m {
+			syscall.Unmount(p, syscall.MNT_DETACH)
+		}
+	}
+}
+
+func mountsUnder(dir string) []string {
+	data, _ := os.ReadFile("/proc/self/mountinfo")
+	var out []string
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 4 && strings.HasPrefix(f[4], dir+"/") {
+			out = append(out, f[4])
+		}
+	}
+	return out
+}
+
+func TestRunHelloAndExitCodes(t *testing.T) {
+	e := runEnv(t)
+	if out := e.ok("run", "--rm", "busybox", "echo", "hello"); out != "hello\n" {
+		t.Fatalf("run echo: %q", out)
+	}
+	tests := []struct {
+		name string
+		args []string
+		code int
+		err  string
+	}{
+		{"own exit code", []string{"run", "--rm", "busybox", "sh", "-c", "exit 3"}, 3, ""},
+		{"command not found", []string{"run", "--rm", "busybox", "nonexistent-cmd"}, 127, "nonexistent-cmd"},
+		{"cannot execute", []string{"run", "--rm", "busybox", "/etc/passwd"}, 126, ""},
+		{"berth error", []string{"run", "--rm", "--pull", "never", "nosuchimage"}, 125, "No such image"},
+		{"bad capability", []string{"run", "--rm", "--cap-add", "FOO", "busybox", "true"}, 125, "unknown capability"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := e.run(tc.args...)
+			if r.code != tc.code || !strings.Contains(r.err, tc.err) {
+				t.Fatalf("exit %d (want %d), stderr %q", r.code, tc.code, r.err)
+			}
+		})
+	}
+	// stdout and stderr stay apart.
+	r := e.run("run", "--rm", "busybox", "sh", "-c", "echo out; echo err >&2")
+	if r.out != "out\n" || r.err != "err\n" {
+		t.Fatalf("streams: stdout %q stderr %q", r.out, r.err)
+	}
+	// stdin with -i; EOF ends cat.
+	r = e.runIn("line one\nline two\n", "run", "--rm", "-i", "busybox", "cat")
+	if r.code != 0 || r.out != "line one\nline two\n" {
+		t.Fatalf("stdin: %+v", r)
+	}
+	// No -i: stdin is not forwarded.
+	r = e.runIn("ignored\n", "run", "--rm", "busybox", "cat")
+	if r.code != 0 || r.out != "" {
+		t.Fatalf("no -i: %+v", r)
+	}
+}
+
+func TestRunRmLeavesNothing(t *testing.T) {
+	e := runEnv(t)
+	e.ok("run", "--rm", "--name", "gone", "busybox", "true")
+	if out := e.ok("ps", "-aq"); strings.TrimSpace(out) != "" {
+		t.Fatalf("containers left: %s", out)
+	}
+	ents, _ := os.ReadDir(filepath.Join(e.root, "containers"))
+	for _, en := range ents {
+		if en.Name() != ".lock" {
+			t.Fatalf("container dir left: %s", en.Name())
+		}
+	}
+	if m := mountsUnder(e.root); len(m) != 0 {
+		t.Fatalf("mounts left: %v", m)
+	}
+	hier, _ := filepath.Glob("/sys/fs/cgroup/*/berth")
+	for _, h := range hier {
+		ents, _ := os.ReadDir(h)
+		for _, en := range ents {
+			if en.IsDir() {
+				t.Fatalf("cgroup left: %s/%s", h, en.Name())
+			}
+		}
+	}
+}
+
+func TestRunSecurityDefaults(t *testing.T) {
+	e := runEnv(t)
+	out := e.ok("run", "--rm", "busybox", "sh", "-c", "grep -E '^(CapEff|CapBnd|Seccomp|NoNewPrivs):' /proc/self/status; wc -c < /proc/timer_list; ls /proc | grep -c '^[0-9]'; mount -t tmpfs none /mnt 2>/dev/null && echo mounted || echo mount-refused")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	want := map[string]string{"CapEff": "00000000a80425fb", "CapBnd": "00000000a80425fb", "Seccomp": "2"}
+	for _, l := range lines {
+		k, v, ok := strings.Cut(l, ":")
+		if ok && want[k] != "" && strings.TrimSpace(v) != want[k] {
+			t.Errorf("%s = %s, want %s (Docker's default)", k, strings.TrimSpace(v), want[k])
+		}
+	}
+	if !strings.Contains(out, "Seccomp:\t2") {
+		t.Errorf("seccomp not in filter mode:\n%s", out)
+	}
+	n := len(lines)
+	if lines[n-3] != "0" {
+		t.Errorf("/proc/timer_list not masked: %s bytes", lines[n-3])
+	}
+	if pids, _ := strconv.Atoi(lines[n-2]); pids > 5 {
+		t.Errorf("%d PIDs visible: host PIDs leak into the container", pids)
+	}
+	if lines[n-1] != "mount-refused" {
+		t.Errorf("mount inside a default container: %s", lines[n-1])
+	}
+	// --privileged has every capability and no seccomp.
+	out = e.ok("run", "--rm", "--privileged", "busybox", "grep", "Seccomp:", "/proc/self/status")
+	if !strings.Contains(out, "0") {
+		t.Errorf("privileged seccomp: %s", out)
+	}
+	// --cap-drop ALL.
+	out = e.ok("run", "--rm", "--cap-drop", "ALL", "busybox", "grep", "CapEff", "/proc/self/status")
+	if !strings.Contains(out, "0000000000000000") {
+		t.Errorf("cap-drop ALL: %s", out)
+	}
+	// --read-only
+	if r := e.run("run", "--rm", "--read-only", "busybox", "touch", "/x"); r.code == 0 {
+		t.Errorf("write to a read-only rootfs succeeded")
+	}
+	// -u nobody from the image's /etc/passwd; -w; -e; -h
+	out = e.ok("run", "--rm", "-u", "nobody", "-w", "/tmp", "-e", "FOO=bar", "-h", "box", "busybox", "sh", "-c", "id -u; pwd; echo $FOO; hostname")
+	if out != "65534\n/tmp\nbar\nbox\n" {
+		t.Errorf("user/workdir/env/hostname: %q", out)
+	}
+	if r := e.run("run", "--rm", "-u", "nosuchuser", "busybox", "true"); r.code != 125 || !strings.Contains(r.err, "unable to find user nosuchuser") {
+		t.Errorf("unknown user: %+v", r)
+	}
+}
+
+func TestRunLimits(t *testing.T) {
+	e := runEnv(t)
+	r := e.run("run", "--name", "hog", "--memory", "32m", "busybox", "sh", "-c", "x=a; while true; do x=$x$x; done")
+	if r.code != 137 {
+		t.Fatalf("memory hog exit %d, want 137 (OOM kill)\n%s", r.code, r.err)
+	}
+	if got := strings.TrimSpace(e.ok("inspect", "-f", "{{.State.OOMKilled}}", "hog")); got != "true" {
+		t.Errorf("OOMKilled = %s", got)
+	}
+	e.ok("rm", "hog")
+	// A fork bomb stops at 20 processes: the shell's forks start failing.
+	out := e.run("run", "--rm", "--pids-limit", "20", "busybox", "sh", "-c", "i=0; while [ $i -lt 40 ]; do sleep 5 & i=$((i+1)); done; wait")
+	if !strings.Contains(out.err, "can't fork") {
+		t.Errorf("pids limit 20 did not stop 40 forks: stdout %q stderr %q", out.out, out.err)
+	}
+}
+
+func TestRunDetachedLifecycle(t *testing.T) {
+	e := runEnv(t)
+	id := strings.TrimSpace(e.ok("run", "-d", "--name", "sleeper", "--label", "app=test", "busybox", "sh", "-c", "echo started; trap 'echo bye; exit 0' TERM; sleep 1000 & wait"))
+	if len(id) != 64 {
+		t.Fatalf("run -d printed %q", id)
+	}
+	ps := e.ok("ps")
+	if !strings.Contains(ps, id[:12]) || !strings.Contains(ps, "Up ") || !strings.Contains(ps, "sleeper") {
+		t.Fatalf("ps:\n%s", ps)
+	}
+	if got := e.ok("ps", "-q", "--filter", "label=app=test"); strings.TrimSpace(got) != id[:12] {
+		t.Fatalf("ps filter: %q", got)
+	}
+	waitFor(t, func() bool { return strings.Contains(e.ok("logs", "sleeper"), "started") })
+	if out := e.ok("exec", "sleeper", "sh", "-c", "echo in-$HOSTNAME"); out != "in-"+id[:12]+"\n" {
+		t.Fatalf("exec: %q", out)
+	}
+	e.ok("pause", "sleeper")
+	if st := e.ok("inspect", "-f", "{{.State.Status}}", "sleeper"); strings.TrimSpace(st) != "paused" {
+		t.Fatalf("paused state %q", st)
+	}
+	e.ok("unpause", "sleeper")
+	e.ok("stop", "-t", "5", "sleeper")
+	if st := e.ok("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", "sleeper"); strings.TrimSpace(st) != "exited 0" {
+		t.Fatalf("after stop: %q", st)
+	}
+	if logs := e.ok("logs", "sleeper"); !strings.Contains(logs, "bye") {
+		t.Fatalf("logs after stop: %q", logs)
+	}
+	if out := e.ok("wait", "sleeper"); strings.TrimSpace(out) != "0" {
+		t.Fatalf("wait: %q", out)
+	}
+	// start again, kill, rm
+	e.ok("start", "sleeper")
+	e.ok("kill", "sleeper")
+	if out := e.ok("wait", "sleeper"); strings.TrimSpace(out) != "137" {
+		t.Fatalf("wait after kill: %q", out)
+	}
+	if r := e.run("run", "--name", "sleeper", "busybox", "true"); r.code != 125 || !strings.Contains(r.err, "is already in use") {
+		t.Fatalf("duplicate name: %+v", r)
+	}
+	e.ok("rm", "sleeper")
+	if r := e.run("inspect", "sleeper"); r.code == 0 {
+		t.Fatal("removed container still inspectable")
+	}
+}
+
+// alive reports whether pid runs (a zombie does not).
+func alive(pid int) bool {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	f := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+1:]))
+	return len(f) > 0 && f[0] != "Z" && f[0] != "X"
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	for i := 0; i < 200; i++ {
+		if cond() {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatal("condition not met in 10 s")
+}
+
+func TestRunRestartOnFailure(t *testing.T) {
+	e := runEnv(t)
+	e.ok("run", "-d", "--name", "flaky", "--restart", "on-failure:3", "busybox", "sh", "-c", "echo run; exit 1")
+	waitFor(t, func() bool {
+		return strings.TrimSpace(e.ok("inspect", "-f", "{{.State.Status}} {{.RestartCount}}", "flaky")) == "exited 3"
+	})
+	time.Sleep(500 * time.Millisecond)
+	if got := strings.TrimSpace(e.ok("inspect", "-f", "{{.RestartCount}}", "flaky")); got != "3" {
+		t.Fatalf("restarted %s times", got)
+	}
+	if n := strings.Count(e.ok("logs", "flaky"), "run\n"); n != 4 {
+		t.Fatalf("ran %d times, want 4", n)
+	}
+}
+
+func TestMonitorKilled(t *testing.T) {
+	e := runEnv(t)
+	id := strings.TrimSpace(e.ok("run", "-d", "busybox", "sleep", "1000"))
+	var st struct{ MonitorPid, Pid int }
+	data, _ := os.ReadFile(filepath.Join(e.root, "containers", id, "state.json"))
+	json.Unmarshal(data, &st)
+	if st.MonitorPid == 0 {
+		t.Fatalf("no monitor pid in %s", data)
+	}
+	syscall.Kill(st.MonitorPid, syscall.SIGKILL)
+	time.Sleep(200 * time.Millisecond)
+	r := e.run("ps", "-a")
+	if r.code != 0 || !strings.Contains(r.out, id[:12]) {
+		t.Fatalf("ps after monitor kill: %+v", r)
+	}
+	e.ok("rm", "-f", id)
+	// Its parent (the monitor) is gone, so it may linger as a zombie until
+	// the system's init reaps it: that is dead.
+	if alive(st.Pid) {
+		t.Fatalf("container process %d survived rm -f", st.Pid)
+	}
+	if m := mountsUnder(e.root); len(m) != 0 {
+		t.Fatalf("mounts left: %v", m)
+	}
+}
+
+func TestRunParallel(t *testing.T) {
+	e := runEnv(t)
+	const n = 50
+	var wg sync.WaitGroup
+	errs := make([]string, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := e.command("run", "-d", "busybox", "sleep", "60")
+			var out bytes.Buffer
+			c.Stdout, c.Stderr = &out, &out
+			if err := c.Run(); err != nil {
+				errs[i] = fmt.Sprintf("%v: %s", err, out.String())
+			}
+		}()
+	}
+	wg.Wait()
+	for i, e := range errs {
+		if e != "" {
+			t.Errorf("container %d: %s", i, e)
+		}
+	}
+	names := map[string]bool{}
+	for _, name := range strings.Fields(e.ok("ps", "--format", "{{.Names}}")) {
+		if names[name] {
+			t.Errorf("name %s given twice", name)
+		}
+		names[name] = true
+	}
+	if len(names) != n {
+		t.Errorf("%d containers running, want %d", len(names), n)
+	}
+}
+
+func TestRunTTY(t *testing.T) {
+	e := runEnv(t)
+	cmd := e.command("run", "--rm", "-it", "busybox", "sh")
+	f, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 33, Cols: 99})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out bytes.Buffer
+	var mu sync.Mutex
+	go func() {
+		r := bufio.NewReader(f)
+		buf := make([]byte, 4096)
+		for {
+			n, err := r.Read(buf)
+			mu.Lock()
+			out.Write(buf[:n])
+			mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	time.Sleep(500 * time.Millisecond)
+	f.Write([]byte("tty; stty size\n"))
+	waitFor(t, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return strings.Contains(out.String(), "/dev/pts/") && strings.Contains(out.String(), "33 99")
+	})
+	f.Write([]byte("exit 5\n"))
+	err = cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 5 {
+		t.Fatalf("tty session exit: %v\n%s", err, out.String())
+	}
+}
+
+func TestRunExternalRuntimes(t *testing.T) {
+	e := runEnv(t)
+	for _, rt := range []string{"runc", "crun"} {
+		if _, err := exec.LookPath(rt); err != nil {
+			t.Logf("%s not installed", rt)
+			continue
+		}
+		t.Run(rt, func(t *testing.T) {
+			r := e.run("run", "--rm", "--runtime", rt, "busybox", "sh", "-c", "echo via-"+rt+"; grep Seccomp: /proc/self/status; exit 4")
+			if strings.Contains(r.err, "cgroups in hybrid mode not supported") {
+				t.Skipf("%s refuses this host's hybrid cgroup layout (v1 with controllers left on the v2 mount): %s", rt, strings.TrimSpace(r.err))
+			}
+			if r.code != 4 || !strings.Contains(r.out, "via-"+rt) || !strings.Contains(r.out, "2") {
+				t.Fatalf("%s: %+v", rt, r)
+			}
+		})
+	}
+}
