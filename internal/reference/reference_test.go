@@ -66,6 +66,7 @@ func TestParseErrors(t *testing.T) {
 		{name: "bad component", in: "gcr.io/a..b", want: `path component "a..b"`},
 		{name: "ipv6 without path", in: "[fc00::1]:5000", want: "needs a repository path"},
 		{name: "long name", in: "gcr.io/" + strings.Repeat("a", 256), want: "longer than 255"},
+		{name: "underscore in host", in: "n_xcker.i.io/x", want: `registry host "n_xcker.i.io" is not a valid host`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
