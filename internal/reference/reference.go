@@ -33,9 +33,9 @@ func Parse(s string) (Reference, error) {
 		return Reference{}, newError(s, err)
 	}
 	if dref.Domain(n) == "" {
-		// distribution/reference reads "a_b.io/x" as a path with no domain
-		// (a host cannot have '_'); Docker would then pull it from nowhere
-		// sensible. berth refuses it.
+		// distribution/reference reads "a_b.io/x" as a path with no
+		// domain (a host cannot have '_'): berth refuses it rather than
+		// guess which registry was meant.
 		host, _, _ := strings.Cut(s, "/")
 		return Reference{}, &Error{Input: s, Reason: fmt.Sprintf("registry host %q is not a valid host[:port]", host)}
 	}
