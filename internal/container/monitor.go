@@ -254,7 +254,7 @@ func (s *Service) runOnce(ctx context.Context, c *Container, rt runtime.Runtime,
 	if err != nil {
 		return 0, err
 	}
-	fitToHost(spec)
+	fitToHost(spec, cfg.Architecture)
 	bundle := s.store.path(id, "bundle")
 	if err := atomicfile.WriteJSON(filepath.Join(bundle, "config.json"), spec, 0o600); err != nil {
 		return 0, err

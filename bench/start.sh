@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Start latency of `run --rm busybox true`: berth beside docker, podman, `runc run` and `crun run`
+# of an equivalent bundle (the floor) and unshare+chroot, in one hyperfine run (-N, warm-up 3,
+# RUNS each, order as listed), reusing ../shared/peers' registry, images, bundle and storage fs.
+# An engine whose command fails on this host is reported and left out (podman and crun 1.8 refuse
+# cgroup "hybrid mode" while the v2 mount still holds a controller).
+#   bench/start.sh             RUNS=20 by default
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PEERS=${PEERS:-$(cd ../shared/peers && pwd)}
+. "$PEERS/env.sh"
+hack/setup.sh >/dev/null
+BERTH="$PWD/bin/berth --config $PWD/bench/berth-config.json"
+RUNS=${RUNS:-20}
+[ -e "$BUNDLE/config.json" ] || "$PEERS/setup-peers.sh" >/dev/null
+"$PEERS/registry.sh" start >/dev/null
+$DOCKER version >/dev/null 2>&1 || "$PEERS/dockerd.sh" start >/dev/null
+cmds=(
+  "berth|$BERTH run --rm busybox true"
+  "docker|$DOCKER run --rm busybox true"
+  "podman|$PODMAN run --rm busybox true"
+  "runc|runc run --bundle $BUNDLE bench-runc"
+  "crun|crun run --bundle $BUNDLE bench-crun"
+  "unshare-chroot|unshare --fork --pid --mount --uts --ipc --net chroot $BB_ROOTFS /bin/true"
+)
+args=()
+for c in "${cmds[@]}"; do
+  name=${c%%|*}; cmd=${c#*|}
+  if out=$(bash -c "$cmd" 2>&1); then args+=(-n "$name" "$cmd"); else echo "left out $name: $(echo "$out" | tail -1)"; fi
+done
+mkdir -p "$RESULTS"
+hyperfine -N --warmup 3 --runs "$RUNS" --export-json "$RESULTS/start.json" "${args[@]}"
