@@ -155,6 +155,10 @@ func newRootCommand(g *globals) *cobra.Command {
 		newExecCommand(g),
 		newInspectCommand(g, false),
 		newContainerCommand(g),
+		newAttachCommand(g),
+		newRenameCommand(g),
+		newStatsCommand(g),
+		newTopCommand(g),
 		newMonitorCommand(g),
 	)
 	return root

@@ -14,6 +14,7 @@ func newContainerCommand(g *globals) *cobra.Command {
 	rm := newRmCommand(g)
 	cmd.AddCommand(newRunCommand(g), newCreateCommand(g), newStartCommand(g), newStopCommand(g, false), newStopCommand(g, true),
 		newKillCommand(g), newPauseCommand(g, true), newPauseCommand(g, false), rm, newWaitCommand(g), ls, newLogsCommand(g),
-		newExecCommand(g), newInspectCommand(g, true), newContainerPruneCommand(g))
+		newExecCommand(g), newInspectCommand(g, true), newContainerPruneCommand(g), newAttachCommand(g), newRenameCommand(g),
+		newStatsCommand(g), newTopCommand(g))
 	return cmd
 }

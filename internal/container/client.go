@@ -8,13 +8,17 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/opencontainers/go-digest"
 
+	"berth.dev/berth/internal/atomicfile"
 	"berth.dev/berth/internal/errdefs"
 	"berth.dev/berth/internal/monitor"
+	"berth.dev/berth/internal/runtime"
 )
 
 // View is a container with its state re-derived now.
@@ -439,4 +443,80 @@ func (s *Service) UsesImage(id digest.Digest) bool {
 		}
 	}
 	return false
+}
+
+// Rename gives the container ref a new, unused name.
+func (s *Service) Rename(ctx context.Context, ref, name string) error {
+	name = strings.TrimPrefix(name, "/")
+	if !validName.MatchString(name) {
+		return errdefs.New(errdefs.ErrInvalidArgument, "Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", name)
+	}
+	lock, err := s.store.lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer lock.Unlock()
+	c, err := s.store.lookup(ref)
+	if err != nil {
+		return err
+	}
+	all, err := s.store.list()
+	if err != nil {
+		return err
+	}
+	for _, o := range all {
+		if o.Name == name && o.ID != c.ID {
+			return errdefs.New(errdefs.ErrConflict, "Conflict. The container name \"/%s\" is already in use by container \"%s\". You have to remove (or rename) that container to be able to reuse that name.", name, o.ID)
+		}
+	}
+	c.Name = name
+	return atomicfile.WriteJSON(s.store.path(c.ID, "config.json"), c, 0o600)
+}
+
+// Stats returns the container's cgroup figures.
+func (s *Service) Stats(ctx context.Context, ref string) (*View, *runtime.Stats, error) {
+	v, err := s.Get(ctx, ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	if v.State.Status != StatusRunning && v.State.Status != StatusPaused {
+		return v, &runtime.Stats{}, nil
+	}
+	rt, err := s.opts.Runtimes(v.HostConfig.Runtime)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := rt.Stats(ctx, v.ID)
+	return v, st, err
+}
+
+// Processes lists the PIDs (host view) of the processes in the running
+// container ref: those in its PID namespace.
+func (s *Service) Processes(ctx context.Context, ref string) (*View, []int, error) {
+	v, err := s.Get(ctx, ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	if v.State.Status != StatusRunning && v.State.Status != StatusPaused {
+		return nil, nil, errdefs.New(errdefs.ErrConflict, "Container %s is not running", v.ID)
+	}
+	ns, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", v.State.Pid))
+	if err != nil {
+		return nil, nil, fmt.Errorf("container %s: %w", v.ID[:12], err)
+	}
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil, nil, err
+	}
+	var pids []int
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if l, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", pid)); err == nil && l == ns {
+			pids = append(pids, pid)
+		}
+	}
+	return v, pids, nil
 }

@@ -215,6 +215,14 @@ func TestRunDetachedLifecycle(t *testing.T) {
 	if out := e.ok("exec", "sleeper", "sh", "-c", "echo in-$HOSTNAME"); out != "in-"+id[:12]+"\n" {
 		t.Fatalf("exec: %q", out)
 	}
+	if top := e.ok("top", "sleeper"); !strings.Contains(top, "sleep 1000") || !strings.Contains(top, "PID") {
+		t.Fatalf("top:\n%s", top)
+	}
+	if st := e.ok("stats", "--no-stream", "sleeper"); !strings.Contains(st, "sleeper") || !strings.Contains(st, "MEM USAGE") {
+		t.Fatalf("stats:\n%s", st)
+	}
+	e.ok("rename", "sleeper", "sleeper2")
+	e.ok("rename", "sleeper2", "sleeper")
 	e.ok("pause", "sleeper")
 	if st := e.ok("inspect", "-f", "{{.State.Status}}", "sleeper"); strings.TrimSpace(st) != "paused" {
 		t.Fatalf("paused state %q", st)
