@@ -242,10 +242,16 @@ func (s *Service) Wait(ctx context.Context, ref string) (int, error) {
 			return v.State.ExitCode, nil
 		}
 		if a, err := s.dial(ctx, v.ID, 0); err == nil {
+			// The stream ends with the container; ctx ends the wait first.
+			stop := context.AfterFunc(ctx, func() { a.conn.Close() })
 			code, err := a.Stream(io.Discard, io.Discard)
+			stop()
 			a.conn.Close()
 			if err == nil {
 				return code, nil
+			}
+			if ctx.Err() != nil {
+				return 0, ctx.Err()
 			}
 		}
 		select {

@@ -304,6 +304,7 @@ func (s *Service) runOnce(ctx context.Context, c *Container, rt runtime.Runtime,
 		s.log.Error("save state", "container", id, "err", err)
 	}
 	h.broadcast(monitor.Ready, u32(uint32(p.Pid())))
+	trimMemory()
 
 	var copies sync.WaitGroup
 	pump := func(r io.Reader, stream string, kind monitor.Kind) {

@@ -238,6 +238,16 @@ func TestRunDetachedLifecycle(t *testing.T) {
 	if out := e.ok("wait", "sleeper"); strings.TrimSpace(out) != "0" {
 		t.Fatalf("wait: %q", out)
 	}
+	// A process that ignores SIGTERM is killed after the timeout.
+	e.ok("run", "-d", "--name", "stubborn", "busybox", "sleep", "1000")
+	start := time.Now()
+	e.ok("stop", "-t", "1", "stubborn")
+	if d := time.Since(start); d > 20*time.Second {
+		t.Fatalf("stop -t 1 took %v", d)
+	}
+	if st := e.ok("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", "stubborn"); strings.TrimSpace(st) != "exited 137" {
+		t.Fatalf("stubborn after stop: %q", st)
+	}
 	// start again, kill, rm
 	e.ok("start", "sleeper")
 	e.ok("kill", "sleeper")
