@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -126,8 +127,17 @@ func (s *Service) Monitor(ctx context.Context, id string) error {
 	defer lock.Unlock()
 	os.Remove(filepath.Join(run, "stopped"))
 	sock := filepath.Join(run, "monitor.sock")
-	os.Remove(sock)
-	ln, err := listenUnix(sock)
+	var ln net.Listener
+	if fd := os.Getenv(monitorListenEnv); fd != "" {
+		os.Unsetenv(monitorListenEnv)
+		n, _ := strconv.Atoi(fd)
+		f := os.NewFile(uintptr(n), "monitor.sock")
+		ln, err = net.FileListener(f)
+		f.Close()
+	} else {
+		os.Remove(sock)
+		ln, err = listenUnix(sock)
+	}
 	if err != nil {
 		return fmt.Errorf("monitor %s: %w", id, err)
 	}

@@ -327,13 +327,33 @@ func (s *Service) spawnMonitor(id string) error {
 		return err
 	}
 	defer devnull.Close()
+	// The socket is made here and handed to the monitor as fd 3, so that
+	// the caller can connect at once instead of polling for it.
+	sock := filepath.Join(run, "monitor.sock")
+	os.Remove(sock)
+	ln, err := listenUnix(sock)
+	if err != nil {
+		return fmt.Errorf("start monitor of %s: %w", id, err)
+	}
+	defer ln.Close()
+	lnFile, err := ln.(*net.UnixListener).File()
+	if err != nil {
+		return fmt.Errorf("start monitor of %s: %w", id, err)
+	}
+	defer lnFile.Close()
 	args := append(append([]string{}, s.opts.MonitorCommand[1:]...), "monitor", id)
 	cmd := exec.Command(s.opts.MonitorCommand[0], args...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = devnull, logf, logf
+	cmd.ExtraFiles = []*os.File{lnFile}
+	cmd.Env = append(os.Environ(), monitorListenEnv+"=3")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	cmd.Dir = "/"
 	if err := cmd.Start(); err != nil {
+		os.Remove(sock)
 		return fmt.Errorf("start monitor of %s: %w", id, err)
 	}
 	return cmd.Process.Release()
 }
+
+// monitorListenEnv names the descriptor of the monitor's listening socket.
+const monitorListenEnv = "BERTH_MONITOR_LISTEN_FD"
