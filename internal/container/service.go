@@ -335,8 +335,10 @@ func (s *Service) spawnMonitor(id string) error {
 	if err != nil {
 		return fmt.Errorf("start monitor of %s: %w", id, err)
 	}
+	ul := ln.(*net.UnixListener)
+	ul.SetUnlinkOnClose(false) // the monitor owns the socket file now
 	defer ln.Close()
-	lnFile, err := ln.(*net.UnixListener).File()
+	lnFile, err := ul.File()
 	if err != nil {
 		return fmt.Errorf("start monitor of %s: %w", id, err)
 	}

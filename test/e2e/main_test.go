@@ -53,7 +53,19 @@ func newEnv(t *testing.T) *env {
 	if err := os.MkdirAll(e.dc, 0o700); err != nil {
 		t.Fatal(err)
 	}
+	// Tests that write no config get an empty one, never the machine's
+	// /etc/berth/config.json.
+	if err := os.WriteFile(filepath.Join(d, "empty-config.json"), []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	return e
+}
+
+func (e *env) configArgs() []string {
+	if _, err := os.Stat(e.config); err == nil {
+		return []string{"--config", e.config}
+	}
+	return []string{"--config", filepath.Join(filepath.Dir(e.config), "empty-config.json")}
 }
 
 func (e *env) writeConfig(s string) {
@@ -77,10 +89,7 @@ func (e *env) run(args ...string) result {
 // runIn is run with stdin.
 func (e *env) runIn(stdin string, args ...string) result {
 	e.t.Helper()
-	full := append([]string{"--root", e.root, "--run-root", e.runRoot}, args...)
-	if _, err := os.Stat(e.config); err == nil {
-		full = append([]string{"--config", e.config}, full...)
-	}
+	full := append(append(e.configArgs(), "--root", e.root, "--run-root", e.runRoot), args...)
 	cmd := exec.Command(berthBin, full...)
 	cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+e.dc, "BERTH_CONFIG=", "DOCKER_AUTH_CONFIG=")
 	var out, errb bytes.Buffer
@@ -98,10 +107,7 @@ func (e *env) runIn(stdin string, args ...string) result {
 
 // command returns the exec.Cmd for berth args, not started.
 func (e *env) command(args ...string) *exec.Cmd {
-	full := append([]string{"--root", e.root, "--run-root", e.runRoot}, args...)
-	if _, err := os.Stat(e.config); err == nil {
-		full = append([]string{"--config", e.config}, full...)
-	}
+	full := append(append(e.configArgs(), "--root", e.root, "--run-root", e.runRoot), args...)
 	cmd := exec.Command(berthBin, full...)
 	cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+e.dc, "BERTH_CONFIG=", "DOCKER_AUTH_CONFIG=")
 	return cmd

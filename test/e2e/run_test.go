@@ -70,6 +70,16 @@ func TestRunHelloAndExitCodes(t *testing.T) {
 	if out := e.ok("run", "--rm", "busybox", "echo", "hello"); out != "hello\n" {
 		t.Fatalf("run echo: %q", out)
 	}
+	// A short run root too (socket paths under 100 bytes are used as they are).
+	short, err := os.MkdirTemp("/run", "bt-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(short)
+	full := append([]string{"--run-root", short}, "run", "--rm", "busybox", "echo", "short")
+	if out := e.ok(full...); out != "short\n" {
+		t.Fatalf("run with a short run root: %q", out)
+	}
 	tests := []struct {
 		name string
 		args []string
@@ -107,8 +117,23 @@ func TestRunHelloAndExitCodes(t *testing.T) {
 	}
 }
 
+func berthCgroups() map[string]bool {
+	out := map[string]bool{}
+	hier, _ := filepath.Glob("/sys/fs/cgroup/*/berth")
+	for _, h := range hier {
+		ents, _ := os.ReadDir(h)
+		for _, en := range ents {
+			if en.IsDir() {
+				out[filepath.Join(h, en.Name())] = true
+			}
+		}
+	}
+	return out
+}
+
 func TestRunRmLeavesNothing(t *testing.T) {
 	e := runEnv(t)
+	before := berthCgroups()
 	e.ok("run", "--rm", "--name", "gone", "busybox", "true")
 	if out := e.ok("ps", "-aq"); strings.TrimSpace(out) != "" {
 		t.Fatalf("containers left: %s", out)
@@ -122,13 +147,9 @@ func TestRunRmLeavesNothing(t *testing.T) {
 	if m := mountsUnder(e.root); len(m) != 0 {
 		t.Fatalf("mounts left: %v", m)
 	}
-	hier, _ := filepath.Glob("/sys/fs/cgroup/*/berth")
-	for _, h := range hier {
-		ents, _ := os.ReadDir(h)
-		for _, en := range ents {
-			if en.IsDir() {
-				t.Fatalf("cgroup left: %s/%s", h, en.Name())
-			}
+	for cg := range berthCgroups() {
+		if !before[cg] {
+			t.Fatalf("cgroup left: %s", cg)
 		}
 	}
 }
