@@ -21,7 +21,11 @@ YML
   for _ in $(seq 50); do curl -fsS "http://$ADDR/v2/" >/dev/null 2>&1 && break; sleep 0.1; done
   echo "demo: docker-registry on $ADDR (pid $(cat "$STATE/registry.pid"), storage $STATE/registry)"
 fi
-go run ./hack/mkimage --registry "$ADDR" busybox >/dev/null
+ACCEPT='application/vnd.docker.distribution.manifest.list.v2+json,application/vnd.oci.image.index.v1+json,application/vnd.docker.distribution.manifest.v2+json'
+if ! curl -fsS -o /dev/null -H "Accept: $ACCEPT" "http://$ADDR/v2/library/busybox/manifests/latest"; then
+  go run ./hack/mkimage --registry "$ADDR" busybox >/dev/null
+  echo "demo: pushed busybox (built from busybox-static) to $ADDR/library/busybox:latest"
+fi
 if [ ! -e /etc/berth/config.json ]; then
   mkdir -p /etc/berth
   printf '{\n  "registry-mirrors": ["http://%s"]\n}\n' "$ADDR" > /etc/berth/config.json
