@@ -100,6 +100,13 @@ func TestRunHelloAndExitCodes(t *testing.T) {
 			}
 		})
 	}
+	// --init: berth-init is PID 1 and passes the exit code on.
+	if out := e.ok("run", "--rm", "--init", "busybox", "ps"); !strings.Contains(out, "1 root     /sbin/berth-init -- ps") {
+		t.Fatalf("--init: %q", out)
+	}
+	if r := e.run("run", "--rm", "--init", "busybox", "sh", "-c", "exit 7"); r.code != 7 {
+		t.Fatalf("--init exit code %d", r.code)
+	}
 	// stdout and stderr stay apart.
 	r := e.run("run", "--rm", "busybox", "sh", "-c", "echo out; echo err >&2")
 	if r.out != "out\n" || r.err != "err\n" {
