@@ -398,6 +398,12 @@ func (s *Service) removeFiles(ctx context.Context, id string) error {
 		rt.Delete(ctx, id, true)
 	}
 	unmount(s.store.path(id, "rootfs"))
+	return s.removeDir(ctx, id)
+}
+
+// removeDir removes the container's directories once nothing runs or is
+// mounted there.
+func (s *Service) removeDir(ctx context.Context, id string) error {
 	lock, err := s.store.lock(ctx)
 	if err != nil {
 		return err

@@ -196,10 +196,15 @@ func (s *Service) Monitor(ctx context.Context, id string) error {
 		backoff = min(backoff*2, time.Minute)
 		st.RestartCount++
 	}
-	h.broadcast(monitor.Exit, u32(uint32(st.ExitCode)))
 	if c.HostConfig.AutoRemove {
-		return s.removeFiles(context.Background(), id)
+		// Removed before the exit is reported, so that `run --rm` returns
+		// with nothing left behind (the runtime state and the mount are
+		// already gone).
+		err := s.removeDir(context.Background(), id)
+		h.broadcast(monitor.Exit, u32(uint32(st.ExitCode)))
+		return err
 	}
+	h.broadcast(monitor.Exit, u32(uint32(st.ExitCode)))
 	return nil
 }
 
