@@ -1,9 +1,7 @@
 package cli
 
 import (
-	"encoding/json"
 	"errors"
-	"fmt"
 	"path/filepath"
 	"strings"
 
@@ -121,21 +119,8 @@ func newInspectCommand(g *globals, onlyContainers bool) *cobra.Command {
 				}
 				out = append(out, toInspect(images, sum))
 			}
-			if format != "" && format != "json" {
-				for _, o := range out {
-					if err := writeInspectTemplate(g.streams.Out, format, o); err != nil {
-						return err
-					}
-				}
-			} else {
-				if out == nil {
-					out = []any{}
-				}
-				b, err := json.MarshalIndent(out, "", "    ")
-				if err != nil {
-					return err
-				}
-				fmt.Fprintf(g.streams.Out, "%s\n", b)
+			if err := writeInspect(g.streams.Out, format, out); err != nil {
+				return err
 			}
 			return errors.Join(errs...)
 		},

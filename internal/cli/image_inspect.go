@@ -69,21 +69,8 @@ func newImageInspectCommand(g *globals) *cobra.Command {
 				}
 				out = append(out, toInspect(svc, sum))
 			}
-			if format != "" && format != "json" {
-				for _, o := range out {
-					if err := writeInspectTemplate(g.streams.Out, format, o); err != nil {
-						return err
-					}
-				}
-			} else {
-				if out == nil {
-					out = []inspectImage{}
-				}
-				b, err := json.MarshalIndent(out, "", "    ")
-				if err != nil {
-					return err
-				}
-				fmt.Fprintf(g.streams.Out, "%s\n", b)
+			if err := writeInspect(g.streams.Out, format, out); err != nil {
+				return err
 			}
 			return errors.Join(errs...)
 		},
@@ -138,6 +125,28 @@ func historyComment(sum *image.Summary) string {
 		return h[len(h)-1].Comment
 	}
 	return ""
+}
+
+// writeInspect prints inspect results as Docker does: an indented JSON
+// list, or the template once per object.
+func writeInspect[T any](w io.Writer, format string, out []T) error {
+	if format != "" && format != "json" {
+		for _, o := range out {
+			if err := writeInspectTemplate(w, format, o); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if out == nil {
+		out = []T{}
+	}
+	b, err := json.MarshalIndent(out, "", "    ")
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "%s\n", b)
+	return err
 }
 
 // writeInspectTemplate runs an inspect template over the JSON form of v, as

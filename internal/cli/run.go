@@ -29,24 +29,9 @@ func newRunCommand(g *globals) *cobra.Command {
 		Short: "Create and run a new container from an image",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts, err := f.options(cmd.Flags(), args)
+			svc, c, opts, err := createContainer(cmd, g, &f, args)
 			if err != nil {
 				return err
-			}
-			e, err := g.newEngine(cmd)
-			if err != nil {
-				return runError(err)
-			}
-			svc, err := e.Containers(cmd.Context())
-			if err != nil {
-				return runError(err)
-			}
-			if err := ensureImage(cmd.Context(), g, e, &f, opts.Image); err != nil {
-				return runError(err)
-			}
-			c, err := svc.Create(cmd.Context(), opts)
-			if err != nil {
-				return runError(err)
 			}
 			v, att, err := svc.Start(cmd.Context(), c.ID)
 			if err != nil {
@@ -87,24 +72,9 @@ func newCreateCommand(g *globals) *cobra.Command {
 		Short: "Create a new container",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts, err := f.options(cmd.Flags(), args)
+			_, c, _, err := createContainer(cmd, g, &f, args)
 			if err != nil {
 				return err
-			}
-			e, err := g.newEngine(cmd)
-			if err != nil {
-				return runError(err)
-			}
-			svc, err := e.Containers(cmd.Context())
-			if err != nil {
-				return runError(err)
-			}
-			if err := ensureImage(cmd.Context(), g, e, &f, opts.Image); err != nil {
-				return runError(err)
-			}
-			c, err := svc.Create(cmd.Context(), opts)
-			if err != nil {
-				return runError(err)
 			}
 			fmt.Fprintln(g.streams.Out, c.ID)
 			return nil
@@ -115,6 +85,31 @@ func newCreateCommand(g *globals) *cobra.Command {
 	fs.Bool("help", false, "Print usage")
 	f.add(fs)
 	return cmd
+}
+
+// createContainer is what run and create share: parse the flags, pull
+// the image as --pull says, create the container.
+func createContainer(cmd *cobra.Command, g *globals, f *containerFlags, args []string) (*container.Service, *container.Container, container.CreateOptions, error) {
+	opts, err := f.options(cmd.Flags(), args)
+	if err != nil {
+		return nil, nil, opts, err
+	}
+	e, err := g.newEngine(cmd)
+	if err != nil {
+		return nil, nil, opts, runError(err)
+	}
+	svc, err := e.Containers(cmd.Context())
+	if err != nil {
+		return nil, nil, opts, runError(err)
+	}
+	if err := ensureImage(cmd.Context(), g, e, f, opts.Image); err != nil {
+		return nil, nil, opts, runError(err)
+	}
+	c, err := svc.Create(cmd.Context(), opts)
+	if err != nil {
+		return nil, nil, opts, runError(err)
+	}
+	return svc, c, opts, nil
 }
 
 // runError is Docker's way of failing `run`: exit 125 for berth's own
