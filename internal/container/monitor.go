@@ -252,6 +252,7 @@ func (s *Service) shouldRestart(c *Container, st State, code int) bool {
 // could not start.
 func (s *Service) runOnce(ctx context.Context, c *Container, rt runtime.Runtime, h *hub, logw *monitor.LogWriter, st *State) (int, error) {
 	id := c.ID
+	t0 := time.Now()
 	rootfs := s.store.path(id, "rootfs")
 	if err := mountRootfs(c.Layers, s.store.path(id, "upper"), s.store.path(id, "work"), rootfs); err != nil {
 		return 0, err
@@ -300,7 +301,9 @@ func (s *Service) runOnce(ctx context.Context, c *Container, rt runtime.Runtime,
 			closeAfterStart = append(closeAfterStart, r)
 		}
 	}
+	tStart := time.Now()
 	p, err := rt.Start(ctx, id, bundle, stdio)
+	s.log.Debug("container started", "container", id, "prepare", tStart.Sub(t0), "runtime", time.Since(tStart))
 	for _, f := range closeAfterStart {
 		f.Close()
 	}
@@ -375,6 +378,7 @@ func (s *Service) runOnce(ctx context.Context, c *Container, rt runtime.Runtime,
 	if werr != nil {
 		s.log.Warn("wait", "container", id, "err", werr)
 	}
+	tExit := time.Now()
 	oom := false
 	if stats, err := rt.Stats(ctx, id); err == nil {
 		oom = stats.OOMKilled
@@ -396,6 +400,7 @@ func (s *Service) runOnce(ctx context.Context, c *Container, rt runtime.Runtime,
 	if err := rt.Delete(ctx, id, true); err != nil {
 		s.log.Warn("delete runtime state", "container", id, "err", err)
 	}
+	s.log.Debug("container cleaned up", "container", id, "cleanup", time.Since(tExit))
 	st.Status, st.Pid, st.ExitCode, st.FinishedAt, st.OOMKilled = StatusExited, 0, code, time.Now().UTC(), oom
 	if err := s.store.saveState(id, *st); err != nil {
 		s.log.Error("save state", "container", id, "err", err)
