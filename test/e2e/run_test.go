@@ -51,6 +51,12 @@ func (e *env) cleanupContainers() {
 			syscall.Unmount(p, syscall.MNT_DETACH)
 		}
 	}
+	// berth keeps its parent cgroup (/berth, as Docker keeps /docker); the
+	// tests remove it once empty, so that they leave no cgroup behind.
+	dirs, _ := filepath.Glob("/sys/fs/cgroup/*/berth")
+	for _, d := range append(dirs, "/sys/fs/cgroup/berth") {
+		syscall.Rmdir(d)
+	}
 }
 
 func mountsUnder(dir string) []string {
