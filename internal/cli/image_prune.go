@@ -26,11 +26,19 @@ func newImagePruneCommand(g *globals) *cobra.Command {
 					return nil
 				}
 			}
-			svc, err := g.images(cmd)
+			e, err := g.newEngine(cmd)
 			if err != nil {
 				return err
 			}
-			res, err := svc.Prune(cmd.Context(), all, nil)
+			svc, err := e.Images(cmd.Context())
+			if err != nil {
+				return err
+			}
+			ctrs, err := e.Containers(cmd.Context())
+			if err != nil {
+				return err
+			}
+			res, err := svc.Prune(cmd.Context(), all, ctrs.UsesImage)
 			if err != nil {
 				return err
 			}

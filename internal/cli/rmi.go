@@ -14,13 +14,21 @@ func newRmiCommand(g *globals, use string) *cobra.Command {
 		Short: "Remove one or more images",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			svc, err := g.images(cmd)
+			e, err := g.newEngine(cmd)
+			if err != nil {
+				return err
+			}
+			svc, err := e.Images(cmd.Context())
+			if err != nil {
+				return err
+			}
+			ctrs, err := e.Containers(cmd.Context())
 			if err != nil {
 				return err
 			}
 			var errs []error
 			for _, a := range args {
-				res, err := svc.Remove(cmd.Context(), a, force, nil)
+				res, err := svc.Remove(cmd.Context(), a, force, ctrs.UsesImage)
 				if err != nil {
 					errs = append(errs, err)
 					continue

@@ -86,8 +86,9 @@ func (s *Service) Remove(ctx context.Context, input string, force bool, inUse In
 			return nil, fmt.Errorf("conflict: unable to delete %s (must be forced) - image is referenced in multiple repositories: %w", shortID(img.ID), errdefs.ErrConflict)
 		}
 	}
-	if inUse != nil && inUse(img.ID) && !force {
-		return nil, fmt.Errorf("conflict: unable to delete %s (cannot be forced) - image is being used by a container: %w", shortID(img.ID), errdefs.ErrConflict)
+	used := inUse != nil && inUse(img.ID)
+	if used && !force {
+		return nil, errdefs.New(errdefs.ErrConflict, "conflict: unable to delete %s (must be forced) - image is being used by a container", shortID(img.ID))
 	}
 	for _, r := range mine {
 		if _, done := changes[r]; !done {
@@ -96,6 +97,11 @@ func (s *Service) Remove(ctx context.Context, input string, force bool, inUse In
 	}
 	if err := s.store.SetReferences(changes); err != nil {
 		return nil, err
+	}
+	if used {
+		// Forced: the names go, but a container still stands on the
+		// layers, so the image stays (dangling) until it is removed.
+		return res, nil
 	}
 	if err := s.store.Delete(img.ID); err != nil {
 		return nil, err

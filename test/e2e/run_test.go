@@ -291,9 +291,21 @@ func TestRunDetachedLifecycle(t *testing.T) {
 	if r := e.run("run", "--name", "sleeper", "busybox", "true"); r.code != 125 || !strings.Contains(r.err, "is already in use") {
 		t.Fatalf("duplicate name: %+v", r)
 	}
+	// An image a container uses is not removed without -f; with -f it
+	// loses its names but stays for the container.
+	if r := e.run("rmi", "busybox"); r.code == 0 || !strings.Contains(r.err, "image is being used by a container") {
+		t.Fatalf("rmi of an image in use: %+v", r)
+	}
+	e.ok("rmi", "-f", "busybox")
+	e.ok("start", "stubborn")
+	e.ok("rm", "-f", "stubborn")
 	e.ok("rm", "sleeper")
 	if r := e.run("inspect", "sleeper"); r.code == 0 {
 		t.Fatal("removed container still inspectable")
+	}
+	e.ok("image", "prune", "-f")
+	if out := e.ok("images", "-q"); strings.TrimSpace(out) != "" {
+		t.Fatalf("the dangling image stayed after its last container: %q", out)
 	}
 }
 
