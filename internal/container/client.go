@@ -100,7 +100,13 @@ func (s *Service) Start(ctx context.Context, ref string) (*View, *Attachment, er
 		return nil, nil, errdefs.New(errdefs.ErrConflict, "cannot start a paused container, try unpause instead")
 	}
 	if s.store.monitorAlive(v.ID) {
-		return nil, nil, errdefs.New(errdefs.ErrConflict, "container %s is being started or stopped", v.ID[:12])
+		// A monitor that reported its container's exit is finishing.
+		wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		s.waitMonitorGone(wctx, v.ID)
+		cancel()
+		if s.store.monitorAlive(v.ID) {
+			return nil, nil, errdefs.New(errdefs.ErrConflict, "container %s is being started or stopped", v.ID[:12])
+		}
 	}
 	if err := s.spawnMonitor(v.ID); err != nil {
 		return nil, nil, err

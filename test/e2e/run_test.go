@@ -461,3 +461,59 @@ func TestRunExternalRuntimes(t *testing.T) {
 		})
 	}
 }
+
+func TestContainerCommandsMore(t *testing.T) {
+	e := runEnv(t)
+	// create, then start -a: output and exit code come back.
+	id := strings.TrimSpace(e.ok("create", "--name", "made", "busybox", "sh", "-c", "echo made; exit 2"))
+	if st := e.ok("ps", "-a", "--filter", "status=created", "-q"); strings.TrimSpace(st) != id[:12] {
+		t.Fatalf("created container not listed: %q", st)
+	}
+	if r := e.run("start", "-a", "made"); r.code != 2 || r.out != "made\n" {
+		t.Fatalf("start -a: %+v", r)
+	}
+	if got := e.ok("ps", "-a", "--filter", "exited=2", "--format", "{{.Names}}"); strings.TrimSpace(got) != "made" {
+		t.Fatalf("exited filter: %q", got)
+	}
+	// logs -f follows until the container exits.
+	e.ok("run", "-d", "--name", "ticker", "busybox", "sh", "-c", "for i in 1 2 3; do echo tick $i; sleep 0.2; done")
+	if out := e.ok("logs", "-f", "ticker"); out != "tick 1\ntick 2\ntick 3\n" {
+		t.Fatalf("logs -f: %q", out)
+	}
+	if out := e.ok("logs", "--tail", "1", "ticker"); out != "tick 3\n" {
+		t.Fatalf("logs --tail 1: %q", out)
+	}
+	// exec: exit code, stdin with -i, env and user.
+	e.ok("run", "-d", "--name", "box", "busybox", "sleep", "1000")
+	if r := e.run("exec", "box", "sh", "-c", "exit 6"); r.code != 6 {
+		t.Fatalf("exec exit code: %+v", r)
+	}
+	if r := e.runIn("from stdin\n", "exec", "-i", "box", "cat"); r.out != "from stdin\n" {
+		t.Fatalf("exec -i: %+v", r)
+	}
+	if out := e.ok("exec", "-e", "X=1", "-u", "nobody", "box", "sh", "-c", "echo $X $(id -u)"); out != "1 65534\n" {
+		t.Fatalf("exec -e -u: %q", out)
+	}
+	// restart gives a new process.
+	pid1 := e.ok("inspect", "-f", "{{.State.Pid}}", "box")
+	e.ok("restart", "-t", "1", "box")
+	if pid2 := e.ok("inspect", "-f", "{{.State.Pid}}", "box"); pid2 == pid1 || strings.TrimSpace(e.ok("inspect", "-f", "{{.State.Status}}", "box")) != "running" {
+		t.Fatalf("restart: pid %s -> %s", pid1, pid2)
+	}
+	// --restart always is not restarted after stop.
+	e.ok("run", "-d", "--name", "always", "--restart", "always", "busybox", "sleep", "1000")
+	e.ok("stop", "-t", "1", "always")
+	time.Sleep(500 * time.Millisecond)
+	if st := strings.TrimSpace(e.ok("inspect", "-f", "{{.State.Status}}", "always")); st != "exited" {
+		t.Fatalf("always after stop: %s", st)
+	}
+	// run -d --rm removes itself when it exits.
+	e.ok("run", "-d", "--rm", "--name", "selfremoving", "busybox", "true")
+	waitFor(t, func() bool { return e.run("inspect", "selfremoving").code != 0 })
+	// container prune removes the stopped ones only.
+	e.ok("container", "prune", "-f")
+	names := strings.Fields(e.ok("ps", "-a", "--format", "{{.Names}}"))
+	if len(names) != 1 || names[0] != "box" {
+		t.Fatalf("after prune: %v", names)
+	}
+}
