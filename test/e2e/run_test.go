@@ -517,3 +517,72 @@ func TestContainerCommandsMore(t *testing.T) {
 		t.Fatalf("after prune: %v", names)
 	}
 }
+
+// ctrl-p ctrl-q detaches from a -it container and leaves it running; exec
+// -it gets a terminal too.
+func TestRunTTYDetachAndExec(t *testing.T) {
+	e := runEnv(t)
+	cmd := e.command("run", "-it", "--name", "shell", "busybox", "sh")
+	f, err := pty.Start(cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			if _, err := f.Read(buf); err != nil {
+				return
+			}
+		}
+	}()
+	waitFor(t, func() bool {
+		return strings.TrimSpace(e.ok("inspect", "-f", "{{.State.Status}}", "shell")) == "running"
+	})
+	time.Sleep(300 * time.Millisecond)
+	f.Write([]byte{0x10, 0x11})
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("detach: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("ctrl-p ctrl-q did not detach")
+	}
+	if st := strings.TrimSpace(e.ok("inspect", "-f", "{{.State.Status}}", "shell")); st != "running" {
+		t.Fatalf("after detach: %s", st)
+	}
+	ex := e.command("exec", "-it", "shell", "tty")
+	out, err := pty.Start(ex)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got bytes.Buffer
+	read := make(chan struct{})
+	go func() {
+		defer close(read)
+		buf := make([]byte, 4096)
+		for {
+			n, err := out.Read(buf)
+			got.Write(buf[:n])
+			if err != nil {
+				return
+			}
+		}
+	}()
+	if err := ex.Wait(); err != nil {
+		t.Fatalf("exec -it: %v", err)
+	}
+	select {
+	case <-read:
+	case <-time.After(2 * time.Second):
+	}
+	out.Close()
+	<-read
+	if !strings.Contains(got.String(), "/dev/pts/") {
+		t.Fatalf("exec -it tty printed %q", got.String())
+	}
+}
