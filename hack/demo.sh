@@ -22,8 +22,8 @@ YML
   echo "demo: docker-registry on $ADDR (pid $(cat "$STATE/registry.pid"), storage $STATE/registry)"
 fi
 ACCEPT='application/vnd.docker.distribution.manifest.list.v2+json,application/vnd.oci.image.index.v1+json,application/vnd.docker.distribution.manifest.v2+json'
-if ! curl -fsS -o /dev/null -H "Accept: $ACCEPT" "http://$ADDR/v2/library/busybox/manifests/latest"; then
-  go run ./hack/mkimage --registry "$ADDR" busybox >/dev/null
+if ! curl -fs -o /dev/null -H "Accept: $ACCEPT" "http://$ADDR/v2/library/busybox/manifests/latest"; then
+  go run ./hack/mkimage --registry "$ADDR" index >/dev/null
   echo "demo: pushed busybox (built from busybox-static) to $ADDR/library/busybox:latest"
 fi
 if [ ! -e /etc/berth/config.json ]; then
