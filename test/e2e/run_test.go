@@ -528,6 +528,14 @@ func TestRunTTYDetachAndExec(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
+	// Registered after runEnv's cleanup, so it runs first: the CLI must be
+	// gone before the containers are removed.
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
 	go func() {
 		buf := make([]byte, 4096)
 		for {
@@ -537,12 +545,14 @@ func TestRunTTYDetachAndExec(t *testing.T) {
 		}
 	}()
 	waitFor(t, func() bool {
-		return strings.TrimSpace(e.ok("inspect", "-f", "{{.State.Status}}", "shell")) == "running"
+		r := e.run("inspect", "-f", "{{.State.Status}}", "shell")
+		return r.code == 0 && strings.TrimSpace(r.out) == "running"
 	})
 	time.Sleep(300 * time.Millisecond)
 	f.Write([]byte{0x10, 0x11})
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
+	defer func() { <-done }()
 	select {
 	case err := <-done:
 		if err != nil {
