@@ -552,7 +552,6 @@ func TestRunTTYDetachAndExec(t *testing.T) {
 	f.Write([]byte{0x10, 0x11})
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
-	defer func() { <-done }()
 	select {
 	case err := <-done:
 		if err != nil {
@@ -560,6 +559,7 @@ func TestRunTTYDetachAndExec(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		cmd.Process.Kill()
+		<-done
 		t.Fatal("ctrl-p ctrl-q did not detach")
 	}
 	if st := strings.TrimSpace(e.ok("inspect", "-f", "{{.State.Status}}", "shell")); st != "running" {
