@@ -3,6 +3,7 @@ package cli
 import (
 	"io"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -47,6 +48,7 @@ func newExecCommand(g *globals) *cobra.Command {
 			if detach {
 				return nil
 			}
+			copied := make(chan struct{})
 			if c := p.Console(); c != nil {
 				if in, ok := g.streams.In.(*os.File); ok && term.IsTerminal(int(in.Fd())) {
 					if old, err := term.MakeRaw(int(in.Fd())); err == nil {
@@ -56,9 +58,19 @@ func newExecCommand(g *globals) *cobra.Command {
 				if interactive {
 					go io.Copy(c, g.streams.In)
 				}
-				go io.Copy(g.streams.Out, c)
+				go func() {
+					io.Copy(g.streams.Out, c) // ends with EIO once the process's side closes
+					close(copied)
+				}()
+			} else {
+				close(copied)
 			}
 			code, err := p.Wait()
+			// Output still in the pty is written before berth exits.
+			select {
+			case <-copied:
+			case <-time.After(2 * time.Second):
+			}
 			if err != nil {
 				return err
 			}
