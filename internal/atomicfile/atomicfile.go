@@ -47,6 +47,19 @@ func WriteJSON(path string, v any, perm os.FileMode) error {
 	return Write(path, append(data, '\n'), perm)
 }
 
+// ReadJSON decodes the JSON file at path into v. A missing file is an
+// error matching fs.ErrNotExist.
+func ReadJSON(path string, v any) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("decode %s: %w", path, err)
+	}
+	return nil
+}
+
 // SyncDir fsyncs a directory, making renames and creations in it durable.
 func SyncDir(dir string) error {
 	d, err := os.Open(dir)

@@ -1,6 +1,8 @@
 package atomicfile
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
@@ -29,5 +31,22 @@ func TestWrite(t *testing.T) {
 	}
 	if err := Write(filepath.Join(dir, "missing", "x"), nil, 0o644); err == nil {
 		t.Fatal("write into a missing directory succeeded")
+	}
+}
+
+func TestReadJSON(t *testing.T) {
+	dir := t.TempDir()
+	var v map[string]int
+	if err := ReadJSON(filepath.Join(dir, "none.json"), &v); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("missing file: %v", err)
+	}
+	p := filepath.Join(dir, "x.json")
+	WriteJSON(p, map[string]int{"a": 1}, 0o600)
+	if err := ReadJSON(p, &v); err != nil || v["a"] != 1 {
+		t.Fatalf("ReadJSON = %v, %v", v, err)
+	}
+	os.WriteFile(p, []byte("{"), 0o600)
+	if err := ReadJSON(p, &v); err == nil || errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("broken file: %v", err)
 	}
 }

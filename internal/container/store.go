@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -149,16 +148,11 @@ func newID() string {
 
 // get reads the record of id (a full ID).
 func (s *Store) get(id string) (*Container, error) {
-	data, err := os.ReadFile(s.path(id, "config.json"))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, errdefs.New(errdefs.ErrNotFound, "No such container: %s", id)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read container %s: %w", id, err)
-	}
 	var c Container
-	if err := json.Unmarshal(data, &c); err != nil {
-		return nil, fmt.Errorf("decode container %s: %w", id, err)
+	if err := atomicfile.ReadJSON(s.path(id, "config.json"), &c); errors.Is(err, fs.ErrNotExist) {
+		return nil, errdefs.New(errdefs.ErrNotFound, "No such container: %s", id)
+	} else if err != nil {
+		return nil, fmt.Errorf("read container %s: %w", id, err)
 	}
 	if c.SchemaVersion != schemaVersion {
 		return nil, fmt.Errorf("container %s: unknown record version %d", id, c.SchemaVersion)
@@ -224,16 +218,11 @@ func (s *Store) lookup(ref string) (*Container, error) {
 
 // state reads the recorded state (not re-derived).
 func (s *Store) state(id string) (State, error) {
-	data, err := os.ReadFile(s.path(id, "state.json"))
-	if errors.Is(err, fs.ErrNotExist) {
-		return State{Status: StatusCreated}, nil
-	}
-	if err != nil {
-		return State{}, fmt.Errorf("read state of %s: %w", id, err)
-	}
 	var st State
-	if err := json.Unmarshal(data, &st); err != nil {
-		return State{}, fmt.Errorf("decode state of %s: %w", id, err)
+	if err := atomicfile.ReadJSON(s.path(id, "state.json"), &st); errors.Is(err, fs.ErrNotExist) {
+		return State{Status: StatusCreated}, nil
+	} else if err != nil {
+		return State{}, fmt.Errorf("read state of %s: %w", id, err)
 	}
 	return st, nil
 }

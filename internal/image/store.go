@@ -88,16 +88,11 @@ func (s *Store) Get(id digest.Digest) (*Image, error) {
 	if id.Validate() != nil {
 		return nil, fmt.Errorf("image %s: %w", id, errdefs.ErrNotFound)
 	}
-	data, err := os.ReadFile(s.recordPath(id))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("image %s: %w", id, errdefs.ErrNotFound)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read image %s: %w", id, err)
-	}
 	var img Image
-	if err := json.Unmarshal(data, &img); err != nil {
-		return nil, fmt.Errorf("decode image %s: %w", id, err)
+	if err := atomicfile.ReadJSON(s.recordPath(id), &img); errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("image %s: %w", id, errdefs.ErrNotFound)
+	} else if err != nil {
+		return nil, fmt.Errorf("read image %s: %w", id, err)
 	}
 	if img.SchemaVersion != recordVersion {
 		return nil, fmt.Errorf("image %s: unknown record version %d", id, img.SchemaVersion)

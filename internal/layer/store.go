@@ -2,7 +2,6 @@ package layer
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -93,16 +92,11 @@ func (s *Store) Get(chainID digest.Digest) (*Layer, error) {
 }
 
 func (s *Store) read(id string) (*Layer, error) {
-	data, err := os.ReadFile(filepath.Join(s.dir, id, "layer.json"))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("layer %s: %w", id, errdefs.ErrNotFound)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read layer %s: %w", id, err)
-	}
 	var l Layer
-	if err := json.Unmarshal(data, &l); err != nil {
-		return nil, fmt.Errorf("decode layer %s: %w", id, err)
+	if err := atomicfile.ReadJSON(filepath.Join(s.dir, id, "layer.json"), &l); errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("layer %s: %w", id, errdefs.ErrNotFound)
+	} else if err != nil {
+		return nil, fmt.Errorf("read layer %s: %w", id, err)
 	}
 	if l.SchemaVersion != schemaVersion {
 		return nil, fmt.Errorf("layer %s: unknown record version %d", id, l.SchemaVersion)
