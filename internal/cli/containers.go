@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"berth.dev/berth/internal/container"
+	"berth.dev/berth/internal/image"
 )
 
 // containers opens the container service through a new engine.
@@ -21,6 +22,32 @@ func (g *globals) containers(cmd *cobra.Command) (*container.Service, error) {
 	}
 	return e.Containers(cmd.Context())
 }
+
+// imagesAndContainers opens both services of one engine (for commands
+// that ask whether a container uses an image).
+func (g *globals) imagesAndContainers(cmd *cobra.Command) (*image.Service, *container.Service, error) {
+	e, err := g.newEngine(cmd)
+	if err != nil {
+		return nil, nil, err
+	}
+	images, err := e.Images(cmd.Context())
+	if err != nil {
+		return nil, nil, err
+	}
+	ctrs, err := e.Containers(cmd.Context())
+	return images, ctrs, err
+}
+
+// checkDetachKeys refuses a --detach-keys berth does not implement, rather
+// than ignore it.
+func checkDetachKeys(keys string) error {
+	if keys != "" && keys != defaultDetachKeys {
+		return fmt.Errorf("--detach-keys %q: only %q is supported yet", keys, defaultDetachKeys)
+	}
+	return nil
+}
+
+const defaultDetachKeys = "ctrl-p,ctrl-q"
 
 // forEach runs fn on each argument and prints what Docker prints: the
 // argument on success, the error on failure; exit 1 if any failed.

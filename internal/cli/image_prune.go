@@ -1,9 +1,7 @@
 package cli
 
 import (
-	"bufio"
 	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -20,21 +18,11 @@ func newImagePruneCommand(g *globals) *cobra.Command {
 				if all {
 					warn = "WARNING! This will remove all images without at least one container associated to them."
 				}
-				fmt.Fprintf(g.streams.Out, "%s\nAre you sure you want to continue? [y/N] ", warn)
-				line, _ := bufio.NewReader(g.streams.In).ReadString('\n')
-				if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" {
+				if !confirm(g, warn) {
 					return nil
 				}
 			}
-			e, err := g.newEngine(cmd)
-			if err != nil {
-				return err
-			}
-			svc, err := e.Images(cmd.Context())
-			if err != nil {
-				return err
-			}
-			ctrs, err := e.Containers(cmd.Context())
+			svc, ctrs, err := g.imagesAndContainers(cmd)
 			if err != nil {
 				return err
 			}

@@ -20,6 +20,9 @@ func newAttachCommand(g *globals) *cobra.Command {
 		Short: "Attach local standard input, output, and error streams to a running container",
 		Args:  exactArgs(1, "CONTAINER"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkDetachKeys(detachKeys); err != nil {
+				return usageError{err}
+			}
 			svc, err := g.containers(cmd)
 			if err != nil {
 				return err
@@ -40,7 +43,7 @@ func newAttachCommand(g *globals) *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&noStdin, "no-stdin", false, "Do not attach STDIN")
 	cmd.Flags().BoolVar(&sigProxy, "sig-proxy", true, "Proxy all received signals to the process")
-	cmd.Flags().StringVar(&detachKeys, "detach-keys", "ctrl-p,ctrl-q", "Override the key sequence for detaching a container")
+	cmd.Flags().StringVar(&detachKeys, "detach-keys", defaultDetachKeys, "Override the key sequence for detaching a container")
 	return cmd
 }
 

@@ -14,15 +14,7 @@ func newRmiCommand(g *globals, use string) *cobra.Command {
 		Short: "Remove one or more images",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := g.newEngine(cmd)
-			if err != nil {
-				return err
-			}
-			svc, err := e.Images(cmd.Context())
-			if err != nil {
-				return err
-			}
-			ctrs, err := e.Containers(cmd.Context())
+			svc, ctrs, err := g.imagesAndContainers(cmd)
 			if err != nil {
 				return err
 			}

@@ -29,6 +29,9 @@ func newRunCommand(g *globals) *cobra.Command {
 		Short: "Create and run a new container from an image",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkDetachKeys(detachKeys); err != nil {
+				return usageError{err}
+			}
 			svc, c, opts, err := createContainer(cmd, g, &f, args)
 			if err != nil {
 				return err
@@ -61,7 +64,7 @@ func newRunCommand(g *globals) *cobra.Command {
 	f.add(fs)
 	fs.BoolVarP(&detach, "detach", "d", false, "Run container in background and print container ID")
 	fs.BoolVar(&sigProxy, "sig-proxy", true, "Proxy received signals to the process")
-	fs.StringVar(&detachKeys, "detach-keys", "ctrl-p,ctrl-q", "Override the key sequence for detaching a container")
+	fs.StringVar(&detachKeys, "detach-keys", defaultDetachKeys, "Override the key sequence for detaching a container")
 	return cmd
 }
 

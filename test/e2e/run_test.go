@@ -97,6 +97,7 @@ func TestRunHelloAndExitCodes(t *testing.T) {
 		{"cannot execute", []string{"run", "--rm", "busybox", "/etc/passwd"}, 126, ""},
 		{"berth error", []string{"run", "--rm", "--pull", "never", "nosuchimage"}, 125, "No such image"},
 		{"bad capability", []string{"run", "--rm", "--cap-add", "FOO", "busybox", "true"}, 125, "unknown capability"},
+		{"unsupported detach keys", []string{"run", "--rm", "--detach-keys", "ctrl-a", "busybox", "true"}, 125, "only \"ctrl-p,ctrl-q\" is supported yet"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
