@@ -302,7 +302,12 @@ func (s *Store) Sweep(ctx context.Context) error {
 		return fmt.Errorf("sweep layers: %w", err)
 	}
 	for _, e := range idx {
-		if id, err := os.ReadFile(filepath.Join(s.dir, "index", e.Name())); err == nil {
+		p := filepath.Join(s.dir, "index", e.Name())
+		if strings.HasPrefix(e.Name(), ".") {
+			os.Remove(p) // a temporary file of a write that was killed (writes hold the lock we hold)
+			continue
+		}
+		if id, err := os.ReadFile(p); err == nil {
 			indexed[strings.TrimSpace(string(id))] = true
 		}
 	}

@@ -134,6 +134,11 @@ func TestSweep(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(s.dir, "42", "diff"), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	// A killed index write: its temporary file.
+	tmpIndex := filepath.Join(s.dir, "index", ".abc.tmp-123")
+	if err := os.WriteFile(tmpIndex, []byte("7\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	if err := s.Sweep(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -145,6 +150,9 @@ func TestSweep(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(s.dir, "42")); err == nil {
 		t.Error("unindexed layer dir survived")
+	}
+	if _, err := os.Stat(tmpIndex); err == nil {
+		t.Error("temporary index file survived")
 	}
 	live.Discard()
 	assertTmpEmpty(t, s)
