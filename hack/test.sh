@@ -35,6 +35,15 @@ if [ "$FUZZTIME" != 0 ]; then
     for target in $(grep -o '^func Fuzz[A-Za-z0-9_]*' "$f" | sed 's/^func //'); do
       echo "fuzz $pkg $target"
       if ! go test -run='^$' -fuzz="^$target\$" -fuzztime="$FUZZTIME" -fuzzminimizetime=20x "$pkg" >/tmp/berth-fuzz.$$.log 2>&1; then
+        # Go's fuzzing coordinator can fail a run at the -fuzztime boundary
+        # with a bare "context deadline exceeded" and no input written
+        # (golang/go#75804, fixed in go1.27). Only a written input is a
+        # finding; the corpus still runs as a test below.
+        if ! grep -q 'Failing input written to' /tmp/berth-fuzz.$$.log &&
+           [ "$(tail -n 4 /tmp/berth-fuzz.$$.log | grep -c 'context deadline exceeded')" -gt 0 ]; then
+          echo "fuzz $target: Go fuzz coordinator deadline race (golang/go#75804), no failing input; not a finding"
+          rm -f /tmp/berth-fuzz.$$.log; continue
+        fi
         cat /tmp/berth-fuzz.$$.log; rm -f /tmp/berth-fuzz.$$.log
         echo "fuzz $target failed: the failing input is in $pkg/testdata/fuzz/$target"; exit 1
       fi
