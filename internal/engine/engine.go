@@ -49,6 +49,18 @@ type Engine struct {
 
 // New loads and validates the configuration.
 func New(opts Options) (*Engine, error) {
+	// The monitor runs in "/" and gets these paths as flags: relative
+	// ones would name other files there.
+	for _, p := range []*string{&opts.Root, &opts.RunRoot, &opts.ConfigPath} {
+		if *p == "" {
+			continue
+		}
+		abs, err := filepath.Abs(*p)
+		if err != nil {
+			return nil, fmt.Errorf("resolve path %s: %w", *p, err)
+		}
+		*p = abs
+	}
 	cfg, err := config.Load(opts.ConfigPath, opts.ConfigRequired)
 	if err != nil {
 		return nil, err

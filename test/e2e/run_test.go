@@ -86,6 +86,14 @@ func TestRunHelloAndExitCodes(t *testing.T) {
 	if out := e.ok(full...); out != "short\n" {
 		t.Fatalf("run with a short run root: %q", out)
 	}
+	// Relative global paths: the monitor runs in "/", so the CLI must hand
+	// it absolute ones.
+	rel := exec.Command(berthBin, "--root", "root", "--run-root", "run", "--config", filepath.Base(e.configArgs()[1]), "run", "--rm", "busybox", "echo", "relative")
+	rel.Dir = filepath.Dir(e.root)
+	rel.Env = append(os.Environ(), "DOCKER_CONFIG="+e.dc, "BERTH_CONFIG=")
+	if out, err := rel.CombinedOutput(); err != nil || string(out) != "relative\n" {
+		t.Fatalf("run with relative --root, --run-root and --config: %v: %q", err, out)
+	}
 	tests := []struct {
 		name string
 		args []string
