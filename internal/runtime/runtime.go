@@ -104,6 +104,10 @@ type Runtime interface {
 	State(ctx context.Context, id string) (State, error)
 	// Stats reads the container's cgroup figures.
 	Stats(ctx context.Context, id string) (*Stats, error)
+	// OOMKilled reports whether the kernel's OOM killer killed a process
+	// of the container: Stats' OOMKilled without the other figures. Like
+	// Stats it works after the exit, until Delete.
+	OOMKilled(ctx context.Context, id string) (bool, error)
 	// Delete removes the container's runtime state and cgroups. With
 	// force it kills a running or paused container first; without it, a
 	// running or paused container is errdefs.ErrConflict. Deleting an

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -25,10 +26,16 @@ import (
 )
 
 // Runtime is libcontainer behind runtime.Runtime. It holds no state in
-// memory: every call loads the container from the state root, so values
-// built on the same root in different processes see the same containers.
+// memory but the containers this value started: every other call loads
+// the container from the state root, so values built on the same root in
+// different processes see the same containers. The monitor that started a
+// container reuses its value for the stats, OOM check and delete after the
+// exit, as `runc run` does, without reloading the state (about 1 ms each).
 type Runtime struct {
 	root string
+
+	mu      sync.Mutex
+	started map[string]*libcontainer.Container
 }
 
 // Runtime implements runtime.Runtime.
@@ -107,6 +114,12 @@ func (r *Runtime) Start(ctx context.Context, id, bundle string, stdio runtime.St
 	if err != nil {
 		return nil, fmt.Errorf("start container %s: %w", id, err)
 	}
+	r.mu.Lock()
+	if r.started == nil {
+		r.started = map[string]*libcontainer.Container{}
+	}
+	r.started[id] = c
+	r.mu.Unlock()
 	return p, nil
 }
 
@@ -407,18 +420,35 @@ func (r *Runtime) Stats(ctx context.Context, id string) (*runtime.Stats, error) 
 	if s.PidsLimit >= 1<<62 {
 		s.PidsLimit = 0
 	}
+	if s.OOMKilled, err = oomKilled(c); err != nil {
+		return nil, fmt.Errorf("read stats of container %s: %w", id, err)
+	}
+	return &s, nil
+}
+
+// OOMKilled reads the OOM kill count of the container's memory cgroup.
+func (r *Runtime) OOMKilled(ctx context.Context, id string) (bool, error) {
+	c, err := r.load(id)
+	if err != nil {
+		return false, err
+	}
+	oom, err := oomKilled(c)
+	if err != nil {
+		return false, fmt.Errorf("read OOM kills of container %s: %w", id, err)
+	}
+	return oom, nil
+}
+
+func oomKilled(c *libcontainer.Container) (bool, error) {
 	state, err := c.State()
 	if err != nil {
-		return nil, fmt.Errorf("read stats of container %s: %w", id, err)
+		return false, err
 	}
 	dir := state.CgroupPaths["memory"]
 	if dir == "" {
 		dir = state.CgroupPaths[""]
 	}
-	if s.OOMKilled, err = cgroupfs.OOMKilled(dir); err != nil {
-		return nil, fmt.Errorf("read stats of container %s: %w", id, err)
-	}
-	return &s, nil
+	return cgroupfs.OOMKilled(dir)
 }
 
 // Delete destroys the container's state and cgroups, as `runc delete`
@@ -428,7 +458,14 @@ func (r *Runtime) Delete(ctx context.Context, id string, force bool) error {
 	if err := runtime.ValidateID(id); err != nil {
 		return err
 	}
-	c, err := libcontainer.Load(r.root, id)
+	r.mu.Lock()
+	c := r.started[id]
+	delete(r.started, id)
+	r.mu.Unlock()
+	var err error
+	if c == nil {
+		c, err = libcontainer.Load(r.root, id)
+	}
 	if errors.Is(err, libcontainer.ErrNotExist) {
 		// An aborted start can leave a directory without state.json.
 		if err := os.RemoveAll(filepath.Join(r.root, id)); err != nil {
@@ -483,6 +520,12 @@ func kill(ctx context.Context, c *libcontainer.Container) error {
 func (r *Runtime) load(id string) (*libcontainer.Container, error) {
 	if err := runtime.ValidateID(id); err != nil {
 		return nil, err
+	}
+	r.mu.Lock()
+	c := r.started[id]
+	r.mu.Unlock()
+	if c != nil {
+		return c, nil
 	}
 	c, err := libcontainer.Load(r.root, id)
 	if errors.Is(err, libcontainer.ErrNotExist) || errors.Is(err, fs.ErrNotExist) {

@@ -409,6 +409,23 @@ func (r *Runtime) Stats(ctx context.Context, id string) (*runtime.Stats, error) 
 	return st, nil
 }
 
+// OOMKilled reads the OOM kill count of the container's memory cgroup.
+func (r *Runtime) OOMKilled(ctx context.Context, id string) (bool, error) {
+	s, err := r.state(ctx, id)
+	if err != nil {
+		return false, err
+	}
+	dirs, err := r.cgroup(s)
+	if err != nil {
+		return false, fmt.Errorf("read OOM kills of container %s: %w", id, err)
+	}
+	oom, err := cgroupfs.OOMKilled(dirs.Memory)
+	if err != nil {
+		return false, fmt.Errorf("read OOM kills of container %s: %w", id, err)
+	}
+	return oom, nil
+}
+
 // cgroup finds the container's cgroup: the absolute cgroupsPath of its
 // bundle's spec (it outlives init, so an OOM kill stays readable), else
 // the cgroup of its running init.

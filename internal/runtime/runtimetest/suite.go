@@ -506,6 +506,9 @@ func testStats(t *testing.T, h *harness) {
 	if s.OOMKilled {
 		t.Error("OOMKilled without a limit")
 	}
+	if oom, err := h.rt.OOMKilled(t.Context(), b.ID); err != nil || oom {
+		t.Errorf("OOMKilled = %v, %v; want false", oom, err)
+	}
 }
 
 func testOOMKill(t *testing.T, h *harness) {
@@ -528,6 +531,9 @@ func testOOMKill(t *testing.T, h *harness) {
 	t.Logf("stats: %+v", *s)
 	if !s.OOMKilled {
 		t.Error("stats do not report the OOM kill")
+	}
+	if oom, err := h.rt.OOMKilled(t.Context(), b.ID); err != nil || !oom {
+		t.Errorf("OOMKilled = %v, %v; want true", oom, err)
 	}
 	if s.MemoryLimit != limit {
 		t.Errorf("memory limit = %d, want %d", s.MemoryLimit, limit)
