@@ -2,6 +2,7 @@ package container
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,9 +15,9 @@ import (
 	"syscall"
 	"time"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
-	"berth.dev/berth/internal/atomicfile"
 	"berth.dev/berth/internal/errdefs"
 	"berth.dev/berth/internal/lockfile"
 	"berth.dev/berth/internal/monitor"
@@ -112,6 +113,7 @@ func (h *hub) serve(c net.Conn) {
 // writes its log, serves its socket, records its exit and applies the
 // restart policy, then exits.
 func (s *Service) Monitor(ctx context.Context, id string) error {
+	go runtime.PrimeCgroupAttach()
 	c, err := s.store.get(id)
 	if err != nil {
 		return err
@@ -272,7 +274,7 @@ func (s *Service) runOnce(ctx context.Context, c *Container, rt runtime.Runtime,
 	}
 	fitToHost(spec, cfg.Architecture)
 	bundle := s.store.path(id, "bundle")
-	if err := atomicfile.WriteJSON(filepath.Join(bundle, "config.json"), spec, 0o600); err != nil {
+	if err := writeBundle(bundle, spec); err != nil {
 		return 0, err
 	}
 	rt.Delete(ctx, id, true) // leftovers of a killed monitor
@@ -322,7 +324,9 @@ func (s *Service) runOnce(ctx context.Context, c *Container, rt runtime.Runtime,
 		s.log.Error("save state", "container", id, "err", err)
 	}
 	h.broadcast(monitor.Ready, u32(uint32(p.Pid())))
-	trimMemory()
+	// Trimming right away would delay noticing a short container's exit
+	// and fault the paged-out code straight back in for the cleanup.
+	trim := time.AfterFunc(trimDelay, trimMemory)
 
 	var copies sync.WaitGroup
 	pump := func(r io.Reader, stream string, kind monitor.Kind) {
@@ -375,14 +379,12 @@ func (s *Service) runOnce(ctx context.Context, c *Container, rt runtime.Runtime,
 		}
 	}()
 	code, werr := p.Wait()
+	trim.Stop()
 	if werr != nil {
 		s.log.Warn("wait", "container", id, "err", werr)
 	}
 	tExit := time.Now()
-	oom := false
-	if stats, err := rt.Stats(ctx, id); err == nil {
-		oom = stats.OOMKilled
-	}
+	oom, _ := rt.OOMKilled(ctx, id)
 	if console != nil {
 		// The pty master gives EIO once the last slave closes.
 		go func() { time.Sleep(2 * time.Second); console.Close() }()
@@ -431,4 +433,21 @@ func unmount(target string) {
 			return
 		}
 	}
+}
+
+// writeBundle writes the runtime bundle's config.json. It is made anew
+// before every start, so it needs no fsync: a file torn by a crash is
+// never read again.
+func writeBundle(dir string, spec *specs.Spec) error {
+	data, err := json.Marshal(spec)
+	if err != nil {
+		return fmt.Errorf("write bundle: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("write bundle: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "config.json"), data, 0o600); err != nil {
+		return fmt.Errorf("write bundle: %w", err)
+	}
+	return nil
 }

@@ -6,15 +6,22 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
+
+// trimDelay is how long a container runs before its monitor trims itself.
+const trimDelay = time.Second
 
 // trimMemory gives back what a monitor no longer needs once its container
 // runs: the pages of berth's own binary that starting it touched (the CLI,
 // the image service, libcontainer's setup; the wait-and-copy loop faults
 // back the few it uses) and the freed heap. A monitor lives as long as its
 // container, so this is most of its footprint.
+//
+// The monitor calls it trimDelay after the start, if the container still
+// runs.
 func trimMemory() {
 	debug.FreeOSMemory()
 	exe, err := os.Readlink("/proc/self/exe")
