@@ -343,11 +343,13 @@ func (s *Service) spawnMonitor(id string) error {
 		return fmt.Errorf("start monitor of %s: %w", id, err)
 	}
 	defer lnFile.Close()
+	exe := s.opts.MonitorCommand[0]
 	args := append(append([]string{}, s.opts.MonitorCommand[1:]...), "monitor", id)
-	cmd := exec.Command(s.opts.MonitorCommand[0], args...)
+	cmd := exec.Command(monitorExe(s.opts.RunRoot, exe), args...)
+	cmd.Args[0] = exe
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = devnull, logf, logf
 	cmd.ExtraFiles = []*os.File{lnFile}
-	cmd.Env = append(os.Environ(), monitorListenEnv+"=3")
+	cmd.Env = append(os.Environ(), monitorListenEnv+"=3", ExeEnv+"="+exe)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	cmd.Dir = "/"
 	if err := cmd.Start(); err != nil {

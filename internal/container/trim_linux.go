@@ -18,7 +18,8 @@ const trimDelay = time.Second
 // runs: the pages of berth's own binary that starting it touched (the CLI,
 // the image service, libcontainer's setup; the wait-and-copy loop faults
 // back the few it uses) and the freed heap. A monitor lives as long as its
-// container, so this is most of its footprint.
+// container, so this is most of its footprint. How much of the binary it
+// can give back depends on where it runs from: see monitorExe.
 //
 // The monitor calls it trimDelay after the start, if the container still
 // runs.
@@ -48,6 +49,12 @@ func trimMemory() {
 		if err1 != nil || err2 != nil || end <= start {
 			continue
 		}
-		unix.Syscall(unix.SYS_MADVISE, uintptr(start), uintptr(end-start), unix.MADV_PAGEOUT)
+		// No more 2 MiB mappings of it; evict the pages only this process
+		// maps (a binary on disk that no other monitor runs); unmap the
+		// rest, to be faulted back page by page where still used (a copy
+		// on tmpfs, see monitorExe).
+		for _, advice := range []uintptr{unix.MADV_NOHUGEPAGE, unix.MADV_PAGEOUT, unix.MADV_DONTNEED} {
+			unix.Syscall(unix.SYS_MADVISE, uintptr(start), uintptr(end-start), advice)
+		}
 	}
 }

@@ -251,9 +251,12 @@ func (e *Engine) Containers(ctx context.Context) (*container.Service, error) {
 	if err := os.MkdirAll(e.opts.RunRoot, 0o711); err != nil {
 		return nil, fmt.Errorf("create run root %s: %w", e.opts.RunRoot, err)
 	}
-	exe, err := os.Executable()
-	if err != nil {
-		return nil, fmt.Errorf("find the berth binary: %w", err)
+	// A monitor runs from a copy of the binary and is told the original.
+	exe := os.Getenv(container.ExeEnv)
+	if exe == "" {
+		if exe, err = os.Executable(); err != nil {
+			return nil, fmt.Errorf("find the berth binary: %w", err)
+		}
 	}
 	level := e.opts.LogLevel
 	if level == "" {

@@ -45,10 +45,15 @@ func (e *env) cleanupContainers() {
 	for _, id := range strings.Fields(out.out) {
 		e.run("rm", "-f", id)
 	}
-	if m := mountsUnder(e.root); len(m) > 0 {
-		e.t.Errorf("mounts left under %s: %v", e.root, m)
-		for _, p := range m {
-			syscall.Unmount(p, syscall.MNT_DETACH)
+	// The tmpfs berth mounts for its monitors' binary stays, as Docker's
+	// mounts under /run/docker do; the tests remove it.
+	unmountBin(e.runRoot)
+	for _, dir := range []string{e.root, e.runRoot} {
+		if m := mountsUnder(dir); len(m) > 0 {
+			e.t.Errorf("mounts left under %s: %v", dir, m)
+			for _, p := range m {
+				syscall.Unmount(p, syscall.MNT_DETACH)
+			}
 		}
 	}
 	// berth keeps its parent cgroup (/berth, as Docker keeps /docker); the
@@ -56,6 +61,13 @@ func (e *env) cleanupContainers() {
 	dirs, _ := filepath.Glob("/sys/fs/cgroup/*/berth")
 	for _, d := range append(dirs, "/sys/fs/cgroup/berth") {
 		syscall.Rmdir(d)
+	}
+}
+
+// unmountBin removes the tmpfs berth mounts on <run root>/bin when the run
+// root is not a tmpfs.
+func unmountBin(runRoot string) {
+	for syscall.Unmount(filepath.Join(runRoot, "bin"), syscall.MNT_DETACH) == nil {
 	}
 }
 
@@ -81,7 +93,10 @@ func TestRunHelloAndExitCodes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer os.RemoveAll(short)
+	defer func() {
+		unmountBin(short)
+		os.RemoveAll(short)
+	}()
 	full := append([]string{"--run-root", short}, "run", "--rm", "busybox", "echo", "short")
 	if out := e.ok(full...); out != "short\n" {
 		t.Fatalf("run with a short run root: %q", out)
@@ -362,6 +377,16 @@ func TestMonitorKilled(t *testing.T) {
 	json.Unmarshal(data, &st)
 	if st.MonitorPid == 0 {
 		t.Fatalf("no monitor pid in %s", data)
+	}
+	// The monitor runs from berth's copy of the binary on a tmpfs (its
+	// own mount when the run root is on another file system).
+	exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", st.MonitorPid))
+	if err != nil || filepath.Dir(exe) != filepath.Join(e.runRoot, "bin") {
+		t.Errorf("monitor runs from %q (%v), want a copy in %s/bin", exe, err, e.runRoot)
+	}
+	var sfs syscall.Statfs_t
+	if err := syscall.Statfs(filepath.Join(e.runRoot, "bin"), &sfs); err != nil || sfs.Type != 0x01021994 {
+		t.Errorf("%s/bin is not a tmpfs (%x, %v)", e.runRoot, sfs.Type, err)
 	}
 	syscall.Kill(st.MonitorPid, syscall.SIGKILL)
 	time.Sleep(200 * time.Millisecond)
