@@ -15,10 +15,33 @@ RUNS=${RUNS:-20}
 [ -e "$BUNDLE/config.json" ] || "$PEERS/setup-peers.sh" >/dev/null
 "$PEERS/registry.sh" start >/dev/null
 $DOCKER version >/dev/null 2>&1 || "$PEERS/dockerd.sh" start >/dev/null
+# The equivalent bundle: the config.json berth itself generates for this container (Docker's
+# seccomp profile, masked paths, cgroup namespace), over a plain rootfs directory instead of the
+# overlay. runc run of it is the floor berth is measured against; `runc spec`'s is lighter.
+EQ=$RESULTS/berth-bundle
+$BERTH image inspect busybox >/dev/null 2>&1 || $BERTH pull -q busybox >/dev/null
+id=$($BERTH run -d busybox true)
+$BERTH wait "$id" >/dev/null
+rm -rf "$EQ"; mkdir -p "$EQ"
+python3 - "${BERTH_ROOT:-/var/lib/berth}/containers/$id" "$EQ" "$BB_ROOTFS" <<'PY'
+import json, shutil, sys
+_, cdir, eq, rootfs = sys.argv
+s = json.load(open(cdir + "/bundle/config.json"))
+s["root"] = {"path": rootfs, "readonly": False}
+for m in s["mounts"]:
+    if m["source"].startswith(cdir):
+        dst = eq + "/" + m["source"].rsplit("/", 1)[1]
+        shutil.copy(m["source"], dst)
+        m["source"] = dst
+s["linux"].pop("cgroupsPath", None)
+json.dump(s, open(eq + "/config.json", "w"))
+PY
+$BERTH rm "$id" >/dev/null
 cmds=(
   "berth|$BERTH run --rm busybox true"
   "docker|$DOCKER run --rm busybox true"
   "podman|$PODMAN run --rm busybox true"
+  "runc-berth-bundle|runc run --bundle $EQ bench-runc-eq"
   "runc|runc run --bundle $BUNDLE bench-runc"
   "crun|crun run --bundle $BUNDLE bench-crun"
   "unshare-chroot|unshare --fork --pid --mount --uts --ipc --net chroot $BB_ROOTFS /bin/true"
