@@ -6,9 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"syscall"
-	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -36,7 +34,7 @@ const binTmpfsSize = "size=256m"
 // paged out at all: ten monitors stayed at 20 MiB RSS each. tmpfs keeps
 // files in small pages (unless the administrator enabled huge pages for
 // shmem), so a monitor run from a copy there holds only what it uses:
-// 7.5 MiB RSS with ten. The copy costs the binary's size in RAM once,
+// 7.2 MiB RSS with ten. The copy costs the binary's size in RAM once,
 // shared by every monitor, and is replaced when the binary changes; a
 // replaced copy's memory is freed when the last monitor using it exits.
 //
@@ -54,11 +52,12 @@ func monitorExe(runRoot, exe string) string {
 	if !ok {
 		return exe
 	}
-	// The name identifies the file version: an upgrade in place changes
-	// the mtime, a new file the inode.
-	name := fmt.Sprintf("berth-%x-%x-%x-%x", st.Dev, st.Ino, fi.Size(), fi.ModTime().UnixNano())
+	// The directory names the file version (an upgrade in place changes
+	// the mtime, a new file the inode); the copy keeps the name berth, the
+	// name ps shows.
+	version := fmt.Sprintf("%x-%x-%x-%x", st.Dev, st.Ino, fi.Size(), fi.ModTime().UnixNano())
 	dir := filepath.Join(runRoot, "bin")
-	dst := filepath.Join(dir, name)
+	dst := filepath.Join(dir, version, "berth")
 	if _, err := os.Stat(dst); err == nil {
 		return dst
 	}
@@ -78,23 +77,20 @@ func monitorExe(runRoot, exe string) string {
 	if !isTmpfs(dir) && unix.Mount("berth-bin", dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=0711,"+binTmpfsSize) != nil {
 		return exe
 	}
-	if err := copyExe(exe, dir, name); err != nil {
-		return exe
-	}
-	// Copies of older binaries (running monitors keep their inode alive)
-	// and temporary files of killed copies.
+	// Copies of older binaries go (running monitors keep their inode
+	// alive), and with them temporary files of killed copies.
 	if ents, err := os.ReadDir(dir); err == nil {
 		for _, e := range ents {
-			n := e.Name()
-			stale := strings.HasPrefix(n, "berth-") && n != name
-			if strings.HasPrefix(n, ".copy-") {
-				info, err := e.Info()
-				stale = err == nil && time.Since(info.ModTime()) > time.Minute
-			}
-			if stale {
-				os.Remove(filepath.Join(dir, n))
+			if e.Name() != version {
+				os.RemoveAll(filepath.Join(dir, e.Name()))
 			}
 		}
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o711); err != nil {
+		return exe
+	}
+	if err := copyExe(exe, dst); err != nil {
+		return exe
 	}
 	return dst
 }
@@ -104,15 +100,15 @@ func isTmpfs(path string) bool {
 	return unix.Statfs(path, &sfs) == nil && sfs.Type == unix.TMPFS_MAGIC
 }
 
-// copyExe copies exe to dir/name through a temporary file and a rename, so
-// that no caller sees a partial file.
-func copyExe(exe, dir, name string) error {
+// copyExe copies exe to dst through a temporary file and a rename, so that
+// no caller sees a partial file.
+func copyExe(exe, dst string) error {
 	src, err := os.Open(exe)
 	if err != nil {
 		return err
 	}
 	defer src.Close()
-	tmp, err := os.CreateTemp(dir, ".copy-*")
+	tmp, err := os.CreateTemp(filepath.Dir(dst), ".copy-*")
 	if err != nil {
 		return err
 	}
@@ -128,5 +124,5 @@ func copyExe(exe, dir, name string) error {
 	if err := tmp.Close(); err != nil {
 		return err
 	}
-	return os.Rename(tmp.Name(), filepath.Join(dir, name))
+	return os.Rename(tmp.Name(), dst)
 }

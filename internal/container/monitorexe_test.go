@@ -26,7 +26,7 @@ func TestMonitorExe(t *testing.T) {
 	})
 
 	first := monitorExe(runRoot, exe)
-	if filepath.Dir(first) != bin {
+	if filepath.Dir(filepath.Dir(first)) != bin || filepath.Base(first) != "berth" {
 		t.Fatalf("monitorExe = %s, want a copy in %s", first, bin)
 	}
 	if !isTmpfs(bin) {

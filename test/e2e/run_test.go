@@ -381,7 +381,7 @@ func TestMonitorKilled(t *testing.T) {
 	// The monitor runs from berth's copy of the binary on a tmpfs (its
 	// own mount when the run root is on another file system).
 	exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", st.MonitorPid))
-	if err != nil || filepath.Dir(exe) != filepath.Join(e.runRoot, "bin") {
+	if err != nil || filepath.Dir(filepath.Dir(exe)) != filepath.Join(e.runRoot, "bin") || filepath.Base(exe) != "berth" {
 		t.Errorf("monitor runs from %q (%v), want a copy in %s/bin", exe, err, e.runRoot)
 	}
 	var sfs syscall.Statfs_t
