@@ -11,7 +11,8 @@ PREFIX=${PREFIX:-/usr/local}
 # docker-registry, busybox-static and apache2-utils (htpasswd) serve the
 # tests' real registries and images.
 # libseccomp-dev and pkg-config: the embedded runtime's seccomp support (cgo).
-PACKAGES=(ca-certificates curl git gcc libc6-dev pkg-config libseccomp-dev docker-registry busybox-static apache2-utils)
+# skopeo writes the docker-archive and OCI layouts the save/load tests read.
+PACKAGES=(ca-certificates curl git gcc libc6-dev pkg-config libseccomp-dev docker-registry busybox-static apache2-utils skopeo)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -136,6 +136,8 @@ func newRootCommand(g *globals) *cobra.Command {
 		newTagCommand(g),
 		newRmiCommand(g, "rmi"),
 		newHistoryCommand(g),
+		newSaveCommand(g),
+		newLoadCommand(g),
 		newSystemCommand(g),
 		newPushCommand(g),
 		newLoginCommand(g),

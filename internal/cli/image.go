@@ -23,6 +23,8 @@ func newImageCommand(g *globals) *cobra.Command {
 		newRmiCommand(g, "rm"),
 		newImagePruneCommand(g),
 		newHistoryCommand(g),
+		newSaveCommand(g),
+		newLoadCommand(g),
 	)
 	return cmd
 }

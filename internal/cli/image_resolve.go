@@ -115,3 +115,23 @@ func exactArgs(n int, names string) cobra.PositionalArgs {
 		return nil
 	}
 }
+
+// minArgs is cobra.MinimumNArgs with Docker's wording and a usage error.
+func minArgs(n int, names string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) < n {
+			return usageError{fmt.Errorf("%q requires at least %d argument (%s).\nSee '%s --help'.\n\nUsage:  %s", cmd.CommandPath(), n, names, cmd.CommandPath(), cmd.UseLine())}
+		}
+		return nil
+	}
+}
+
+// noArgs is cobra.NoArgs with Docker's wording and a usage error.
+func noArgs() cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) > 0 {
+			return usageError{fmt.Errorf("%q accepts no arguments.\nSee '%s --help'.\n\nUsage:  %s", cmd.CommandPath(), cmd.CommandPath(), cmd.UseLine())}
+		}
+		return nil
+	}
+}

@@ -332,7 +332,7 @@ func (s *Store) Sweep(ctx context.Context) error {
 		switch {
 		case strings.HasPrefix(e.Name(), "removed-"):
 			os.RemoveAll(name)
-		case strings.HasPrefix(e.Name(), "layer-"), strings.HasPrefix(e.Name(), "push-"):
+		case strings.HasPrefix(e.Name(), "layer-"), strings.HasPrefix(e.Name(), "push-"), strings.HasPrefix(e.Name(), "load-"):
 			if !ownerAlive(e.Name()) {
 				os.RemoveAll(name)
 			}
