@@ -31,8 +31,9 @@ var layers = map[string]int{
 	"internal/registryconf": 11,
 	"internal/credential":   11,
 
-	"internal/config":   20,
-	"internal/registry": 20,
+	"internal/config":    20,
+	"internal/registry":  20,
+	"internal/mountspec": 20,
 
 	"internal/content": 30,
 	"internal/archive": 30,
