@@ -12,6 +12,12 @@
 // lead out of it. An entry Apply refuses is reported as an [*EntryError]
 // naming it.
 //
+// The other direction: [Diff] writes an overlayfs upper dir as a layer
+// (docker commit), [Changes] lists it as docker diff does, and [Tar]
+// archives a plain tree (docker export, docker cp); they open every entry
+// relative to its parent's fd and never follow a symlink (Linux only, like
+// Apply).
+//
 // Apply does not fsync; the caller syncs the filesystem before it records a
 // layer as unpacked. The OS-specific code is in apply_linux.go; elsewhere
 // Apply returns errdefs.ErrNotImplemented.
