@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -13,6 +14,7 @@ import (
 
 	"berth.dev/berth/internal/container"
 	"berth.dev/berth/internal/errdefs"
+	"berth.dev/berth/internal/mountspec"
 )
 
 // containerFlags are the flags `run` and `create` share, Docker's.
@@ -20,6 +22,7 @@ type containerFlags struct {
 	name, workdir, user, hostname, entrypoint, restart, network, runtime, pull, platform string
 	stopSignal, memory, memorySwap, cpus, cpusetCpus, shmSize                            string
 	env, envFiles, labels, capAdd, capDrop, securityOpt, devices                         []string
+	volumes, mounts, tmpfs, volumesFrom                                                  []string
 	tty, interactive, readOnly, init, privileged, rm                                     bool
 	stopTimeout                                                                          int
 	cpuShares, pidsLimit                                                                 int64
@@ -55,6 +58,10 @@ func (f *containerFlags) add(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&f.capDrop, "cap-drop", nil, "Drop Linux capabilities")
 	fs.StringArrayVar(&f.securityOpt, "security-opt", nil, "Security Options")
 	fs.StringArrayVar(&f.devices, "device", nil, "Add a host device to the container")
+	fs.StringArrayVarP(&f.volumes, "volume", "v", nil, "Bind mount a volume")
+	fs.StringArrayVar(&f.mounts, "mount", nil, "Attach a filesystem mount to the container")
+	fs.StringArrayVar(&f.tmpfs, "tmpfs", nil, "Mount a tmpfs directory")
+	fs.StringArrayVar(&f.volumesFrom, "volumes-from", nil, "Mount volumes from the specified container(s)")
 	fs.BoolVarP(&f.tty, "tty", "t", false, "Allocate a pseudo-TTY")
 	fs.BoolVarP(&f.interactive, "interactive", "i", false, "Keep STDIN open even if not attached")
 	fs.BoolVar(&f.readOnly, "read-only", false, "Mount the container's root filesystem as read only")
@@ -122,7 +129,71 @@ func (f *containerFlags) options(fs *pflag.FlagSet, args []string) (container.Cr
 		h.NanoCpus = int64(v * 1e9)
 	}
 	h.CPUShares, h.CpusetCpus, h.PidsLimit = f.cpuShares, f.cpusetCpus, f.pidsLimit
+	if err := f.mountOptions(h); err != nil {
+		return o, err
+	}
 	return o, nil
+}
+
+// mountOptions checks -v, --mount, --tmpfs and --volumes-from as the docker
+// CLI does, making a bind source that starts with "." absolute.
+func (f *containerFlags) mountOptions(h *container.HostConfig) error {
+	for _, v := range f.volumes {
+		if strings.HasPrefix(v, ".") {
+			if src, rest, ok := strings.Cut(v, ":"); ok {
+				abs, err := filepath.Abs(src)
+				if err != nil {
+					return err
+				}
+				v = abs + ":" + rest
+			}
+		}
+		if _, err := mountspec.ParseVolume(v); err != nil {
+			return err
+		}
+		h.Binds = append(h.Binds, v)
+	}
+	for _, csv := range f.mounts {
+		m, err := mountspec.ParseMount(csv)
+		if err != nil {
+			// A relative bind source is made absolute, as the docker CLI does.
+			if !strings.Contains(csv, "=.") {
+				return err
+			}
+			fields := strings.Split(csv, ",")
+			for i, fld := range fields {
+				if k, v, ok := strings.Cut(fld, "="); ok && (k == "source" || k == "src") && strings.HasPrefix(v, ".") {
+					abs, aerr := filepath.Abs(v)
+					if aerr != nil {
+						return aerr
+					}
+					fields[i] = k + "=" + abs
+				}
+			}
+			if m, err = mountspec.ParseMount(strings.Join(fields, ",")); err != nil {
+				return err
+			}
+		}
+		h.Mounts = append(h.Mounts, m)
+	}
+	for _, t := range f.tmpfs {
+		m, err := mountspec.ParseTmpfs(t)
+		if err != nil {
+			return err
+		}
+		if h.Tmpfs == nil {
+			h.Tmpfs = map[string]string{}
+		}
+		_, opts, _ := strings.Cut(t, ":")
+		h.Tmpfs[m.Target] = opts
+	}
+	for _, vf := range f.volumesFrom {
+		if _, _, err := mountspec.ParseVolumesFrom(vf); err != nil {
+			return err
+		}
+		h.VolumesFrom = append(h.VolumesFrom, vf)
+	}
+	return nil
 }
 
 // parseRestart parses Docker's --restart values.

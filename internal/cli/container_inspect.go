@@ -12,25 +12,25 @@ import (
 )
 
 type inspectContainer struct {
-	ID              string               `json:"Id"`
-	Created         string               `json:"Created"`
-	Path            string               `json:"Path"`
-	Args            []string             `json:"Args"`
-	State           inspectState         `json:"State"`
-	Image           string               `json:"Image"`
-	ResolvConfPath  string               `json:"ResolvConfPath"`
-	HostnamePath    string               `json:"HostnamePath"`
-	HostsPath       string               `json:"HostsPath"`
-	LogPath         string               `json:"LogPath"`
-	Name            string               `json:"Name"`
-	RestartCount    int                  `json:"RestartCount"`
-	Driver          string               `json:"Driver"`
-	Platform        string               `json:"Platform"`
-	HostConfig      container.HostConfig `json:"HostConfig"`
-	GraphDriver     graphDriver          `json:"GraphDriver"`
-	Mounts          []any                `json:"Mounts"`
-	Config          container.Config     `json:"Config"`
-	NetworkSettings map[string]any       `json:"NetworkSettings"`
+	ID              string                 `json:"Id"`
+	Created         string                 `json:"Created"`
+	Path            string                 `json:"Path"`
+	Args            []string               `json:"Args"`
+	State           inspectState           `json:"State"`
+	Image           string                 `json:"Image"`
+	ResolvConfPath  string                 `json:"ResolvConfPath"`
+	HostnamePath    string                 `json:"HostnamePath"`
+	HostsPath       string                 `json:"HostsPath"`
+	LogPath         string                 `json:"LogPath"`
+	Name            string                 `json:"Name"`
+	RestartCount    int                    `json:"RestartCount"`
+	Driver          string                 `json:"Driver"`
+	Platform        string                 `json:"Platform"`
+	HostConfig      container.HostConfig   `json:"HostConfig"`
+	GraphDriver     graphDriver            `json:"GraphDriver"`
+	Mounts          []container.MountPoint `json:"Mounts"`
+	Config          container.Config       `json:"Config"`
+	NetworkSettings map[string]any         `json:"NetworkSettings"`
 }
 
 type inspectState struct {
@@ -66,7 +66,7 @@ func toInspectContainer(svc *container.Service, v *container.View) inspectContai
 			StartedAt: ts(st.StartedAt, st.StartedAt.IsZero()), FinishedAt: ts(st.FinishedAt, st.FinishedAt.IsZero())},
 		Image: v.ImageID.String(), ResolvConfPath: filepath.Join(dir, "resolv.conf"), HostnamePath: filepath.Join(dir, "hostname"),
 		HostsPath: filepath.Join(dir, "hosts"), LogPath: svc.LogPath(v.ID), Name: "/" + v.Name, RestartCount: st.RestartCount,
-		Driver: "overlay", Platform: "linux", HostConfig: v.HostConfig, Mounts: []any{}, Config: v.Config,
+		Driver: "overlay", Platform: "linux", HostConfig: v.HostConfig, Mounts: mountsOf(v), Config: v.Config,
 		GraphDriver: graphDriver{Name: "overlay", Data: map[string]string{
 			"LowerDir": strings.Join(v.Layers, ":"), "UpperDir": filepath.Join(dir, "upper"),
 			"WorkDir": filepath.Join(dir, "work"), "MergedDir": filepath.Join(dir, "rootfs")}},
@@ -130,4 +130,12 @@ func newInspectCommand(g *globals, onlyContainers bool) *cobra.Command {
 		cmd.Flags().StringVar(&typ, "type", "", "Only inspect objects of the given type (container, image)")
 	}
 	return cmd
+}
+
+// mountsOf is the inspect "Mounts" list: never null.
+func mountsOf(v *container.View) []container.MountPoint {
+	if v.Mounts == nil {
+		return []container.MountPoint{}
+	}
+	return v.Mounts
 }

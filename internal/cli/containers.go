@@ -227,13 +227,13 @@ func newRmCommand(g *globals) *cobra.Command {
 				return err
 			}
 			return forEach(g, args, func(a string) error {
-				_, err := svc.Remove(cmd.Context(), a, force)
+				_, err := svc.Remove(cmd.Context(), a, force, volumes)
 				return err
 			})
 		},
 	}
 	cmd.Flags().BoolVarP(&force, "force", "f", false, "Force the removal of a running container (uses SIGKILL)")
-	cmd.Flags().BoolVarP(&volumes, "volumes", "v", false, "Remove anonymous volumes associated with the container (berth has no volumes yet)")
+	cmd.Flags().BoolVarP(&volumes, "volumes", "v", false, "Remove anonymous volumes associated with the container")
 	return cmd
 }
 
@@ -282,7 +282,7 @@ func newContainerPruneCommand(g *globals) *cobra.Command {
 			var removed []string
 			for _, v := range all {
 				if v.State.Status == container.StatusExited || v.State.Status == container.StatusCreated || v.State.Status == container.StatusDead {
-					if id, err := svc.Remove(cmd.Context(), v.ID, false); err == nil {
+					if id, err := svc.Remove(cmd.Context(), v.ID, false, false); err == nil {
 						removed = append(removed, id)
 					}
 				}

@@ -39,7 +39,7 @@ func newRunCommand(g *globals) *cobra.Command {
 			v, att, err := svc.Start(cmd.Context(), c.ID)
 			if err != nil {
 				if opts.HostConfig.AutoRemove {
-					svc.Remove(context.Background(), c.ID, true)
+					svc.Remove(context.Background(), c.ID, true, true)
 				}
 				return runError(err)
 			}
@@ -95,7 +95,10 @@ func newCreateCommand(g *globals) *cobra.Command {
 func createContainer(cmd *cobra.Command, g *globals, f *containerFlags, args []string) (*container.Service, *container.Container, container.CreateOptions, error) {
 	opts, err := f.options(cmd.Flags(), args)
 	if err != nil {
-		return nil, nil, opts, err
+		if isUsageError(err) {
+			return nil, nil, opts, err
+		}
+		return nil, nil, opts, runError(err)
 	}
 	e, err := g.newEngine(cmd)
 	if err != nil {

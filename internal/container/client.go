@@ -362,7 +362,10 @@ func (s *Service) Pause(ctx context.Context, ref string, pause bool) error {
 }
 
 // Remove deletes a container; a running one only with force (killed first).
-func (s *Service) Remove(ctx context.Context, ref string, force bool) (string, error) {
+//
+// With volumes, the container's anonymous volumes go too (rm -v); named
+// volumes always stay.
+func (s *Service) Remove(ctx context.Context, ref string, force, volumes bool) (string, error) {
 	v, err := s.Get(ctx, ref)
 	if err != nil {
 		return "", err
@@ -381,7 +384,17 @@ func (s *Service) Remove(ctx context.Context, ref string, force bool) (string, e
 		s.waitMonitorGone(wctx, v.ID)
 		cancel()
 	}
-	return v.ID, s.removeFiles(ctx, v.ID)
+	c, err := s.store.get(v.ID)
+	if err != nil {
+		return "", err
+	}
+	if err := s.removeFiles(ctx, v.ID); err != nil {
+		return v.ID, err
+	}
+	if volumes {
+		return v.ID, s.removeAnonymousVolumes(ctx, c)
+	}
+	return v.ID, nil
 }
 
 func (s *Service) waitMonitorGone(ctx context.Context, id string) {

@@ -203,6 +203,9 @@ func (s *Service) Monitor(ctx context.Context, id string) error {
 		// with nothing left behind (the runtime state and the mount are
 		// already gone).
 		err := s.removeDir(context.Background(), id)
+		if err == nil {
+			err = s.removeAnonymousVolumes(context.Background(), c)
+		}
 		h.broadcast(monitor.Exit, u32(uint32(st.ExitCode)))
 		return err
 	}
@@ -268,9 +271,18 @@ func (s *Service) runOnce(ctx context.Context, c *Container, rt runtime.Runtime,
 	if err != nil {
 		return 0, err
 	}
-	spec, err := oci.Generate(cfg.Config, s.runOptions(c, rootfs), readUsers([]string{rootfs}))
+	opts := s.runOptions(c, rootfs)
+	mounts, propagation, err := s.mountSpecs(ctx, c, rootfs)
 	if err != nil {
 		return 0, err
+	}
+	opts.Mounts = append(opts.Mounts, mounts...)
+	spec, err := oci.Generate(cfg.Config, opts, readUsers([]string{rootfs}))
+	if err != nil {
+		return 0, err
+	}
+	if propagation != "" {
+		spec.Linux.RootfsPropagation = propagation
 	}
 	fitToHost(spec, cfg.Architecture)
 	bundle := s.store.path(id, "bundle")

@@ -22,6 +22,7 @@ import (
 	"berth.dev/berth/internal/image"
 	"berth.dev/berth/internal/oci"
 	"berth.dev/berth/internal/runtime"
+	"berth.dev/berth/internal/volume"
 )
 
 // Runtimes opens a runtime by name: "" (the default, embedded), "runc",
@@ -32,6 +33,7 @@ type Runtimes func(name string) (runtime.Runtime, error)
 type Options struct {
 	Root, RunRoot string
 	Images        *image.Service
+	Volumes       *volume.Store
 	Runtimes      Runtimes
 	// MonitorCommand is how to start `berth monitor`: the binary and the
 	// global flags; Start appends "monitor", "ID".
@@ -148,6 +150,17 @@ func (s *Service) Create(ctx context.Context, opts CreateOptions) (*Container, e
 			return nil, errdefs.New(errdefs.ErrConflict, "Conflict. The container name \"/%s\" is already in use by container \"%s\". You have to remove (or rename) that container to be able to reuse that name.", c.Name, o.ID)
 		}
 	}
+	mounts, err := s.resolveMounts(ctx, c, &cfg.Config)
+	if err != nil {
+		return nil, err
+	}
+	c.Mounts = mounts
+	created := false
+	defer func() {
+		if !created {
+			s.removeAnonymousVolumes(context.Background(), c)
+		}
+	}()
 	dir := s.store.path(c.ID)
 	tmp := dir + ".creating"
 	// The overlay's root directory takes its owner and mode from upper/:
@@ -175,6 +188,7 @@ func (s *Service) Create(ctx context.Context, opts CreateOptions) (*Container, e
 		os.RemoveAll(tmp)
 		return nil, fmt.Errorf("create container %s: %w", c.ID, err)
 	}
+	created = true
 	return c, nil
 }
 

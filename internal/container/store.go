@@ -18,6 +18,7 @@ import (
 	"berth.dev/berth/internal/atomicfile"
 	"berth.dev/berth/internal/errdefs"
 	"berth.dev/berth/internal/lockfile"
+	"berth.dev/berth/internal/mountspec"
 )
 
 const schemaVersion = 1
@@ -37,6 +38,9 @@ type Container struct {
 	HostConfig HostConfig `json:"hostConfig"`
 	// Layers are the image's layer directories, top first (overlay lowerdir order).
 	Layers []string `json:"layers"`
+	// Mounts are the container's volumes, bind mounts and tmpfs mounts,
+	// resolved at create.
+	Mounts []MountPoint `json:"mounts,omitempty"`
 }
 
 // CommandLine is Path followed by Args.
@@ -80,6 +84,12 @@ type HostConfig struct {
 	CpusetCpus     string        `json:"CpusetCpus"`
 	PidsLimit      int64         `json:"PidsLimit"`
 	ShmSize        int64         `json:"ShmSize"`
+	// Binds are -v, Mounts --mount, Tmpfs --tmpfs (destination → options)
+	// and VolumesFrom --volumes-from, as given.
+	Binds       []string          `json:"Binds"`
+	Mounts      []mountspec.Mount `json:"Mounts,omitempty"`
+	Tmpfs       map[string]string `json:"Tmpfs,omitempty"`
+	VolumesFrom []string          `json:"VolumesFrom"`
 }
 
 // RestartPolicy is Docker's: "no", "on-failure" (with a maximum), "always", "unless-stopped".

@@ -23,6 +23,7 @@ import (
 	"berth.dev/berth/internal/runtime/ocicli"
 	"berth.dev/berth/internal/sysinfo"
 	"berth.dev/berth/internal/version"
+	"berth.dev/berth/internal/volume"
 )
 
 // Options are the global settings of a berth process.
@@ -45,6 +46,7 @@ type Engine struct {
 
 	images     *image.Service     // opened by Images
 	containers *container.Service // opened by Containers
+	volumes    *volume.Store      // opened by Volumes
 }
 
 // New loads and validates the configuration.
@@ -266,8 +268,13 @@ func (e *Engine) Containers(ctx context.Context) (*container.Service, error) {
 	if e.cfg.Found {
 		monitorCmd = append(monitorCmd, "--config", e.cfg.Path)
 	}
+	volumes, err := e.Volumes(ctx)
+	if err != nil {
+		return nil, err
+	}
 	svc, err := container.New(container.Options{
-		Root: e.opts.Root, RunRoot: e.opts.RunRoot, Images: images, Runtimes: e.runtime,
+		Volumes: volumes,
+		Root:    e.opts.Root, RunRoot: e.opts.RunRoot, Images: images, Runtimes: e.runtime,
 		MonitorCommand: monitorCmd,
 		InitPath:       initPath(exe),
 		Logger:         e.log,
@@ -280,6 +287,22 @@ func (e *Engine) Containers(ctx context.Context) (*container.Service, error) {
 	}
 	e.containers = svc
 	return svc, nil
+}
+
+// Volumes opens the volume store (<root>/volumes).
+func (e *Engine) Volumes(ctx context.Context) (*volume.Store, error) {
+	if e.volumes != nil {
+		return e.volumes, nil
+	}
+	v, err := volume.New(filepath.Join(e.opts.Root, "volumes"))
+	if err != nil {
+		return nil, err
+	}
+	if err := v.Sweep(ctx); err != nil {
+		return nil, err
+	}
+	e.volumes = v
+	return v, nil
 }
 
 // runtime opens an OCI runtime by name: "" or "berth" is the embedded
