@@ -138,6 +138,7 @@ func newRootCommand(g *globals) *cobra.Command {
 		newHistoryCommand(g),
 		newSaveCommand(g),
 		newLoadCommand(g),
+		newImportCommand(g),
 		newSystemCommand(g),
 		newPushCommand(g),
 		newLoginCommand(g),
@@ -162,6 +163,11 @@ func newRootCommand(g *globals) *cobra.Command {
 		newStatsCommand(g),
 		newTopCommand(g),
 		newMonitorCommand(g),
+		newVolumeCommand(g),
+		newCommitCommand(g),
+		newDiffCommand(g),
+		newExportCommand(g),
+		newCpCommand(g),
 	)
 	return root
 }

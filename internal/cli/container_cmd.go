@@ -15,6 +15,6 @@ func newContainerCommand(g *globals) *cobra.Command {
 	cmd.AddCommand(newRunCommand(g), newCreateCommand(g), newStartCommand(g), newStopCommand(g, false), newStopCommand(g, true),
 		newKillCommand(g), newPauseCommand(g, true), newPauseCommand(g, false), rm, newWaitCommand(g), ls, newLogsCommand(g),
 		newExecCommand(g), newInspectCommand(g, true), newContainerPruneCommand(g), newAttachCommand(g), newRenameCommand(g),
-		newStatsCommand(g), newTopCommand(g))
+		newStatsCommand(g), newTopCommand(g), newCommitCommand(g), newDiffCommand(g), newExportCommand(g), newCpCommand(g))
 	return cmd
 }

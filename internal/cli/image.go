@@ -25,6 +25,7 @@ func newImageCommand(g *globals) *cobra.Command {
 		newHistoryCommand(g),
 		newSaveCommand(g),
 		newLoadCommand(g),
+		newImportCommand(g),
 	)
 	return cmd
 }
