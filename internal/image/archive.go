@@ -50,7 +50,6 @@ const (
 	annotationRefName   = ocispec.AnnotationRefName
 )
 
-
 // dockerManifest is one entry of a docker-save archive's manifest.json.
 type dockerManifest struct {
 	Config   string   `json:"Config"`

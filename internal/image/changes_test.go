@@ -19,7 +19,9 @@ func TestApplyChanges(t *testing.T) {
 		err     string
 	}{
 		{"cmd json", []string{`CMD ["echo", "hi"]`}, func(c ocispec.ImageConfig) bool { return reflect.DeepEqual(c.Cmd, []string{"echo", "hi"}) }, ""},
-		{"cmd shell", []string{`CMD echo hi`}, func(c ocispec.ImageConfig) bool { return reflect.DeepEqual(c.Cmd, []string{"/bin/sh", "-c", "echo hi"}) }, ""},
+		{"cmd shell", []string{`CMD echo hi`}, func(c ocispec.ImageConfig) bool {
+			return reflect.DeepEqual(c.Cmd, []string{"/bin/sh", "-c", "echo hi"})
+		}, ""},
 		{"entrypoint", []string{`ENTRYPOINT ["/app"]`}, func(c ocispec.ImageConfig) bool { return reflect.DeepEqual(c.Entrypoint, []string{"/app"}) }, ""},
 		{"env pairs replace", []string{`ENV A=2 B="x y"`}, func(c ocispec.ImageConfig) bool {
 			return reflect.DeepEqual(c.Env, []string{"PATH=/bin", "A=2", "B=x y"})
