@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	securejoin "github.com/cyphar/filepath-securejoin"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/sys/unix"
 
@@ -263,25 +264,28 @@ func (s *Service) CopyTo(ctx context.Context, ref, path string, r io.Reader) err
 		return err
 	}
 	defer s.freeze(ctx, v)()
-	root, err := os.OpenRoot(base)
+	// The destination resolves inside base, symlinks included (absolute
+	// ones against the container's /): nothing outside base is reached.
+	destDir, err := securejoin.SecureJoin(base, rel)
+	if err != nil {
+		return fmt.Errorf("copy to %s:%s: %w", v.Name, path, err)
+	}
+	fi, err := os.Stat(destDir)
+	if err != nil {
+		return errdefs.New(errdefs.ErrNotFound, "copy to %s:%s: no such directory", v.Name, path)
+	}
+	if !fi.IsDir() {
+		return errdefs.New(errdefs.ErrInvalidArgument, "copy to %s:%s: not a directory", v.Name, path)
+	}
+	root, err := os.OpenRoot(destDir)
 	if err != nil {
 		return fmt.Errorf("copy to %s:%s: %w", v.Name, path, err)
 	}
 	defer root.Close()
-	// The destination directory is looked up inside the base: a symlink
-	// there cannot lead out of it.
-	if rel != "." {
-		fi, err := root.Stat(rel)
-		if err != nil {
-			return errdefs.New(errdefs.ErrNotFound, "copy to %s:%s: no such directory", v.Name, path)
-		}
-		if !fi.IsDir() {
-			return errdefs.New(errdefs.ErrInvalidArgument, "copy to %s:%s: not a directory", v.Name, path)
-		}
-	}
+	rel = "."
 	// Unpacked into a staging directory first (Apply wants an empty one),
 	// then moved in entry by entry under the root.
-	staging, err := os.MkdirTemp(base, ".berth-cp-")
+	staging, err := os.MkdirTemp(destDir, ".berth-cp-")
 	if err != nil {
 		return fmt.Errorf("copy to %s:%s: %w", v.Name, path, err)
 	}
@@ -381,60 +385,24 @@ func (s *Service) resolveIn(v *View, view, path string, followLink bool) (string
 			base, rel = mp.Source, r
 		}
 	}
-	root, err := os.OpenRoot(base)
-	if err != nil {
-		return "", err
-	}
-	defer root.Close()
+	// Symlinks resolve inside base, absolute ones against it (the
+	// container's /), never against the host's root. The container is
+	// frozen meanwhile (see freeze), so the answer stays true.
 	dir, name := filepath.Split(rel)
-	if dir != "" {
-		if _, err := root.Stat(dir); err != nil {
-			return "", errdefs.New(errdefs.ErrNotFound, "copy from %s:%s: no such file or directory", v.Name, path)
-		}
-	}
-	st := root.Lstat
-	if followLink {
-		st = root.Stat
-	}
-	if name != "" {
-		if _, err := st(rel); err != nil {
-			return "", errdefs.New(errdefs.ErrNotFound, "copy from %s:%s: no such file or directory", v.Name, path)
-		}
-	}
-	// os.Root has resolved every component inside base; the real path is
-	// that of the file it opens.
-	f, err := openIn(root, rel, followLink)
+	parent, err := securejoin.SecureJoin(base, dir)
 	if err != nil {
 		return "", errdefs.New(errdefs.ErrNotFound, "copy from %s:%s: %v", v.Name, path, err)
 	}
-	defer f.Close()
-	real, err := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", f.Fd()))
-	if err != nil {
-		return "", err
+	target := filepath.Join(parent, name)
+	if followLink && name != "" {
+		if target, err = securejoin.SecureJoin(base, rel); err != nil {
+			return "", errdefs.New(errdefs.ErrNotFound, "copy from %s:%s: %v", v.Name, path, err)
+		}
 	}
-	return real, nil
-}
-
-// openIn opens rel inside root without following a final symlink unless
-// followLink.
-func openIn(root *os.Root, rel string, followLink bool) (*os.File, error) {
-	if rel == "" || rel == "." {
-		return root.Open(".")
+	if _, err := os.Lstat(target); err != nil {
+		return "", errdefs.New(errdefs.ErrNotFound, "copy from %s:%s: no such file or directory", v.Name, path)
 	}
-	if followLink {
-		return root.Open(rel)
-	}
-	dir, name := filepath.Split(rel)
-	d, err := root.Open(filepath.Clean("./" + dir))
-	if err != nil {
-		return nil, err
-	}
-	defer d.Close()
-	fd, err := unix.Openat(int(d.Fd()), name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, err
-	}
-	return os.NewFile(uintptr(fd), name), nil
+	return target, nil
 }
 
 func isMountPoint(p string) bool {

@@ -103,8 +103,8 @@ func TestBindMounts(t *testing.T) {
 
 func TestTmpfsMounts(t *testing.T) {
 	e := runEnv(t)
-	out := e.ok("run", "--rm", "--tmpfs", "/scratch:size=1m,mode=1777", "--mount", "type=tmpfs,target=/t2,tmpfs-size=2m", "busybox", "sh", "-c", "grep -E ' /(scratch|t2) ' /proc/mounts; stat -c %a /scratch")
-	if !strings.Contains(out, "tmpfs /scratch tmpfs") || !strings.Contains(out, "size=1024k") || !strings.Contains(out, "size=2048k") || !strings.Contains(out, "1777") {
+	out := e.ok("run", "--rm", "--tmpfs", "/scratch:size=1m,mode=1777", "--mount", "type=tmpfs,target=/t2,tmpfs-size=2m", "busybox", "sh", "-c", "grep -E ' /(scratch|t2) ' /proc/mounts; ls -ld /scratch")
+	if !strings.Contains(out, "tmpfs /scratch tmpfs") || !strings.Contains(out, "size=1024k") || !strings.Contains(out, "size=2048k") || !strings.Contains(out, "drwxrwxrwt") {
 		t.Fatalf("tmpfs mounts: %q", out)
 	}
 }
