@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -156,10 +157,39 @@ func writeInspectTemplate(w io.Writer, format string, v any) error {
 	if err != nil {
 		return err
 	}
+	// Numbers stay numbers as written ({{.Size}} is 106840356, not
+	// 1.06840356e+08).
 	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if err := dec.Decode(&m); err != nil {
 		return err
 	}
-	_, err = writeFormatted(w, format, m)
+	_, err = writeFormatted(w, format, typedNumbers(m))
 	return err
 }
+
+// typedNumbers turns the JSON numbers in v into int64 (or float64 when they
+// have a fraction), so that templates print and compare them as Docker's
+// typed structs do.
+func typedNumbers(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			x[k] = typedNumbers(e)
+		}
+	case []any:
+		for i, e := range x {
+			x[i] = typedNumbers(e)
+		}
+	case json.Number:
+		if n, err := x.Int64(); err == nil {
+			return n
+		}
+		if f, err := x.Float64(); err == nil {
+			return f
+		}
+	}
+	return v
+}
+
