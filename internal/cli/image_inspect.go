@@ -192,4 +192,3 @@ func typedNumbers(v any) any {
 	}
 	return v
 }
-
