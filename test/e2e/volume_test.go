@@ -33,8 +33,8 @@ func TestBindMounts(t *testing.T) {
 	// nothing new while the container runs.
 	id := strings.TrimSpace(e.ok("run", "-d", "-v", host+":/mnt/h", "busybox", "sh", "-c", "cat /mnt/h/from-host > /mnt/h/from-ctr; sleep 100"))
 	waitFor(t, func() bool {
-		_, err := os.Stat(filepath.Join(host, "from-ctr"))
-		return err == nil
+		data, _ := os.ReadFile(filepath.Join(host, "from-ctr"))
+		return len(data) > 0
 	})
 	for m := range hostMounts(t) {
 		if strings.HasSuffix(m, "/mnt/h") || strings.HasPrefix(m, host) {
