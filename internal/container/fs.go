@@ -259,10 +259,11 @@ func (s *Service) CopyTo(ctx context.Context, ref, path string, r io.Reader) err
 	if !filepath.IsAbs(path) {
 		path = "/" + path
 	}
-	base, rel, err := s.writableBase(v, path)
+	base, rel, release, err := s.writableBase(v, path)
 	if err != nil {
 		return err
 	}
+	defer release()
 	defer s.freeze(ctx, v)()
 	// The destination resolves inside base, symlinks included (absolute
 	// ones against the container's /): nothing outside base is reached.
@@ -347,9 +348,10 @@ func mergeInto(root *os.Root, src, dst string) error {
 
 // writableBase finds where a container path is written from the host: the
 // source of the mount that covers it, or the container's root filesystem
-// (its live mount while it runs, else its upper directory over a fresh
-// overlay), and the path relative to that base.
-func (s *Service) writableBase(v *View, path string) (string, string, error) {
+// (its live mount while it runs, else its overlay mounted for the copy),
+// and the path relative to that base; release undoes a mount made here.
+func (s *Service) writableBase(v *View, path string) (string, string, func(), error) {
+	none := func() {}
 	var best *MountPoint
 	for i, mp := range v.Mounts {
 		if mp.Type != "tmpfs" && underAny(path, []string{mp.Destination}) && (best == nil || len(mp.Destination) > len(best.Destination)) {
@@ -358,20 +360,34 @@ func (s *Service) writableBase(v *View, path string) (string, string, error) {
 	}
 	if best != nil {
 		if !best.RW {
-			return "", "", errdefs.New(errdefs.ErrForbidden, "copy to %s:%s: mounted read-only", v.Name, path)
+			return "", "", none, errdefs.New(errdefs.ErrForbidden, "copy to %s:%s: mounted read-only", v.Name, path)
 		}
 		rel, _ := filepath.Rel(best.Destination, path)
-		return best.Source, rel, nil
+		return best.Source, rel, none, nil
 	}
 	if v.HostConfig.ReadonlyRootfs {
-		return "", "", errdefs.New(errdefs.ErrForbidden, "copy to %s:%s: container rootfs is marked read-only", v.Name, path)
-	}
-	rootfs := s.store.path(v.ID, "rootfs")
-	if !isMountPoint(rootfs) {
-		return "", "", errdefs.New(errdefs.ErrNotImplemented, "copy to %s:%s: copying into a stopped container's root filesystem is not supported yet; start it, or copy into a volume", v.Name, path)
+		return "", "", none, errdefs.New(errdefs.ErrForbidden, "copy to %s:%s: container rootfs is marked read-only", v.Name, path)
 	}
 	rel, _ := filepath.Rel("/", path)
-	return rootfs, rel, nil
+	rootfs := s.store.path(v.ID, "rootfs")
+	if isMountPoint(rootfs) {
+		return rootfs, rel, none, nil
+	}
+	// A stopped container: its overlay, mounted for the copy only. A start
+	// meanwhile fails to mount it (the work dir is in use) rather than
+	// share it.
+	dir, err := os.MkdirTemp(s.store.path(v.ID), "cp-")
+	if err != nil {
+		return "", "", none, fmt.Errorf("copy to %s:%s: %w", v.Name, path, err)
+	}
+	if err := mountRootfs(v.Layers, s.store.path(v.ID, "upper"), s.store.path(v.ID, "work"), dir); err != nil {
+		os.Remove(dir)
+		return "", "", none, fmt.Errorf("copy to %s:%s: %w", v.Name, path, err)
+	}
+	return dir, rel, func() {
+		unmount(dir)
+		os.Remove(dir)
+	}, nil
 }
 
 // resolveIn resolves a container path for reading: through the mount that

@@ -176,5 +176,13 @@ func TestCopy(t *testing.T) {
 		t.Fatalf("the escaping entry was written: %s", out)
 	}
 	e.ok("rm", "-f", "-v", "cp")
+
+	// Into a stopped container.
+	e.ok("create", "--name", "stopped", "busybox", "cat", "/tmp/file")
+	e.ok("cp", filepath.Join(in, "file"), "stopped:/tmp/")
+	if out := e.ok("start", "-a", "stopped"); out != "in" {
+		t.Fatalf("file copied into a stopped container: %q", out)
+	}
+	e.ok("rm", "stopped")
 	_ = io.Discard
 }
