@@ -168,6 +168,9 @@ func newRootCommand(g *globals) *cobra.Command {
 		newDiffCommand(g),
 		newExportCommand(g),
 		newCpCommand(g),
+		newNetworkCommand(g),
+		newPortCommand(g),
+		newDNSCommand(g),
 	)
 	return root
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -15,6 +16,7 @@ import (
 	"berth.dev/berth/internal/container"
 	"berth.dev/berth/internal/errdefs"
 	"berth.dev/berth/internal/mountspec"
+	"berth.dev/berth/internal/network"
 )
 
 // containerFlags are the flags `run` and `create` share, Docker's.
@@ -23,6 +25,9 @@ type containerFlags struct {
 	stopSignal, memory, memorySwap, cpus, cpusetCpus, shmSize                            string
 	env, envFiles, labels, capAdd, capDrop, securityOpt, devices                         []string
 	volumes, mounts, tmpfs, volumesFrom                                                  []string
+	publish, expose, aliases, addHosts, dns, dnsSearch, dnsOptions                       []string
+	ip, macAddress                                                                       string
+	publishAll                                                                           bool
 	tty, interactive, readOnly, init, privileged, rm                                     bool
 	stopTimeout                                                                          int
 	cpuShares, pidsLimit                                                                 int64
@@ -36,8 +41,8 @@ func (f *containerFlags) add(fs *pflag.FlagSet) {
 	fs.StringVarP(&f.hostname, "hostname", "h", "", "Container host name")
 	fs.StringVar(&f.entrypoint, "entrypoint", "", "Overwrite the default ENTRYPOINT of the image")
 	fs.StringVar(&f.restart, "restart", "no", "Restart policy to apply when a container exits (no, on-failure[:max-retries], always, unless-stopped)")
-	fs.StringVar(&f.network, "network", "none", `Connect a container to a network ("none" or "host" for now)`)
-	fs.StringVar(&f.network, "net", "none", "Connect a container to a network")
+	fs.StringVar(&f.network, "network", "bridge", `Connect a container to a network ("bridge", a network's name, "none" or "host")`)
+	fs.StringVar(&f.network, "net", "bridge", "Connect a container to a network")
 	fs.MarkHidden("net")
 	fs.StringVar(&f.runtime, "runtime", "", `Runtime to use for this container (embedded by default; "runc", "crun" or a path)`)
 	fs.StringVar(&f.pull, "pull", "missing", `Pull image before running ("always", "missing", "never")`)
@@ -58,6 +63,16 @@ func (f *containerFlags) add(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&f.capDrop, "cap-drop", nil, "Drop Linux capabilities")
 	fs.StringArrayVar(&f.securityOpt, "security-opt", nil, "Security Options")
 	fs.StringArrayVar(&f.devices, "device", nil, "Add a host device to the container")
+	fs.StringArrayVarP(&f.publish, "publish", "p", nil, "Publish a container's port(s) to the host")
+	fs.BoolVarP(&f.publishAll, "publish-all", "P", false, "Publish all exposed ports to random ports")
+	fs.StringArrayVar(&f.expose, "expose", nil, "Expose a port or a range of ports")
+	fs.StringVar(&f.ip, "ip", "", "IPv4 address (e.g., 172.30.100.104)")
+	fs.StringVar(&f.macAddress, "mac-address", "", "Container MAC address (e.g., 92:d0:c6:0a:29:33)")
+	fs.StringArrayVar(&f.aliases, "network-alias", nil, "Add network-scoped alias for the container")
+	fs.StringArrayVar(&f.addHosts, "add-host", nil, "Add a custom host-to-IP mapping (host:ip)")
+	fs.StringArrayVar(&f.dns, "dns", nil, "Set custom DNS servers")
+	fs.StringArrayVar(&f.dnsSearch, "dns-search", nil, "Set custom DNS search domains")
+	fs.StringArrayVar(&f.dnsOptions, "dns-option", nil, "Set DNS options")
 	fs.StringArrayVarP(&f.volumes, "volume", "v", nil, "Bind mount a volume")
 	fs.StringArrayVar(&f.mounts, "mount", nil, "Attach a filesystem mount to the container")
 	fs.StringArrayVar(&f.tmpfs, "tmpfs", nil, "Mount a tmpfs directory")
@@ -132,7 +147,145 @@ func (f *containerFlags) options(fs *pflag.FlagSet, args []string) (container.Cr
 	if err := f.mountOptions(h); err != nil {
 		return o, err
 	}
+	if err := f.networkOptions(&o); err != nil {
+		return o, err
+	}
 	return o, nil
+}
+
+// networkOptions checks -p, -P, --expose, --ip, --network-alias,
+// --add-host and the --dns flags.
+func (f *containerFlags) networkOptions(o *container.CreateOptions) error {
+	h, c := &o.HostConfig, &o.Config
+	for _, p := range f.publish {
+		reqs, err := parsePublish(p)
+		if err != nil {
+			return err
+		}
+		h.PortBindings = append(h.PortBindings, reqs...)
+	}
+	h.PublishAllPorts = f.publishAll
+	for _, e := range f.expose {
+		port, proto, _ := strings.Cut(e, "/")
+		if proto == "" {
+			proto = "tcp"
+		}
+		lo, hi, err := portRange(port)
+		if err != nil {
+			return fmt.Errorf("invalid range format for --expose: %s", e)
+		}
+		if c.ExposedPorts == nil {
+			c.ExposedPorts = map[string]struct{}{}
+		}
+		for p := lo; p <= hi && p >= lo; p++ {
+			c.ExposedPorts[fmt.Sprintf("%d/%s", p, proto)] = struct{}{}
+		}
+	}
+	if f.ip != "" {
+		ip, err := netip.ParseAddr(f.ip)
+		if err != nil || !ip.Is4() {
+			return fmt.Errorf("invalid IPv4 address: %s", f.ip)
+		}
+		o.IP = ip
+	}
+	if f.macAddress != "" {
+		return errdefs.New(errdefs.ErrNotImplemented, "--mac-address is not supported by berth yet (a container's MAC is derived from its address, as Docker does)")
+	}
+	o.Aliases = f.aliases
+	for _, a := range f.addHosts {
+		name, ip, ok := strings.Cut(a, ":")
+		if !ok || name == "" {
+			return fmt.Errorf("bad format for add-host: %q", a)
+		}
+		if _, err := netip.ParseAddr(ip); err != nil {
+			if ip == "host-gateway" {
+				return errdefs.New(errdefs.ErrNotImplemented, "--add-host %s: host-gateway is not supported by berth yet", a)
+			}
+			return fmt.Errorf("invalid IP address in add-host: %q", ip)
+		}
+		h.ExtraHosts = append(h.ExtraHosts, a)
+	}
+	for _, d := range f.dns {
+		if _, err := netip.ParseAddr(d); err != nil {
+			return fmt.Errorf("%s is not an ip address", d)
+		}
+	}
+	h.DNS, h.DNSSearch, h.DNSOptions = f.dns, f.dnsSearch, f.dnsOptions
+	return nil
+}
+
+// parsePublish reads -p [ip:][hostPort:]containerPort[/proto], with port
+// ranges, as Docker does.
+func parsePublish(spec string) ([]network.PortRequest, error) {
+	rest, proto, _ := strings.Cut(spec, "/")
+	if proto == "" {
+		proto = "tcp"
+	}
+	if proto != "tcp" && proto != "udp" {
+		return nil, fmt.Errorf("invalid proto: %s", proto)
+	}
+	var hostIP, hostPort, ctrPort string
+	parts := strings.Split(rest, ":")
+	switch len(parts) {
+	case 1:
+		ctrPort = parts[0]
+	case 2:
+		hostPort, ctrPort = parts[0], parts[1]
+	case 3:
+		hostIP, hostPort, ctrPort = parts[0], parts[1], parts[2]
+	default:
+		// [::1]:80:80 and other IPv6 forms
+		return nil, fmt.Errorf("invalid publish spec %q: berth publishes IPv4 ports only", spec)
+	}
+	var ip netip.Addr
+	if hostIP != "" {
+		a, err := netip.ParseAddr(hostIP)
+		if err != nil || !a.Is4() {
+			return nil, fmt.Errorf("invalid IP address %q in publish spec %q", hostIP, spec)
+		}
+		ip = a
+		if ip.IsUnspecified() {
+			ip = netip.Addr{}
+		}
+	}
+	clo, chi, err := portRange(ctrPort)
+	if err != nil {
+		return nil, fmt.Errorf("invalid containerPort: %s", ctrPort)
+	}
+	var hlo, hhi uint16
+	if hostPort != "" {
+		if hlo, hhi, err = portRange(hostPort); err != nil {
+			return nil, fmt.Errorf("invalid hostPort: %s", hostPort)
+		}
+		if hhi-hlo != chi-clo {
+			return nil, fmt.Errorf("invalid ranges specified for container and host Ports: %s and %s", ctrPort, hostPort)
+		}
+	}
+	var out []network.PortRequest
+	for i := uint16(0); i <= chi-clo; i++ {
+		r := network.PortRequest{HostIP: ip, ContainerPort: clo + i, Proto: proto}
+		if hostPort != "" {
+			r.HostPort = hlo + i
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+func portRange(s string) (uint16, uint16, error) {
+	lo, hi, isRange := strings.Cut(s, "-")
+	a, err := strconv.ParseUint(lo, 10, 16)
+	if err != nil || a == 0 {
+		return 0, 0, errors.New("bad port")
+	}
+	if !isRange {
+		return uint16(a), uint16(a), nil
+	}
+	b, err := strconv.ParseUint(hi, 10, 16)
+	if err != nil || b < a {
+		return 0, 0, errors.New("bad port range")
+	}
+	return uint16(a), uint16(b), nil
 }
 
 // mountOptions checks -v, --mount, --tmpfs and --volumes-from as the docker

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 
@@ -70,7 +71,7 @@ func toInspectContainer(svc *container.Service, v *container.View) inspectContai
 		GraphDriver: graphDriver{Name: "overlay", Data: map[string]string{
 			"LowerDir": strings.Join(v.Layers, ":"), "UpperDir": filepath.Join(dir, "upper"),
 			"WorkDir": filepath.Join(dir, "work"), "MergedDir": filepath.Join(dir, "rootfs")}},
-		NetworkSettings: map[string]any{"Networks": map[string]any{v.HostConfig.NetworkMode: map[string]any{}}},
+		NetworkSettings: networkSettingsOf(v),
 	}
 }
 
@@ -138,4 +139,32 @@ func mountsOf(v *container.View) []container.MountPoint {
 		return []container.MountPoint{}
 	}
 	return v.Mounts
+}
+
+// networkSettingsOf is inspect's NetworkSettings: Docker's Networks and
+// Ports, and the primary network's address at the top level.
+func networkSettingsOf(v *container.View) map[string]any {
+	nets := map[string]any{}
+	out := map[string]any{"Networks": nets, "Ports": map[string]any{}, "IPAddress": "", "Gateway": "", "MacAddress": "", "SandboxKey": ""}
+	if v.NetworkSettings.Networks == nil {
+		if v.HostConfig.NetworkMode != "" {
+			nets[v.HostConfig.NetworkMode] = map[string]any{}
+		}
+		return out
+	}
+	for name, ep := range v.NetworkSettings.Networks {
+		nets[name] = ep
+		out["IPAddress"], out["Gateway"], out["MacAddress"], out["IPPrefixLen"] = ep.IPAddress, ep.Gateway, ep.MacAddress, ep.IPPrefixLen
+	}
+	ports := map[string][]map[string]string{}
+	for _, b := range v.NetworkSettings.Ports {
+		key := fmt.Sprintf("%d/%s", b.ContainerPort, b.Proto)
+		host := "0.0.0.0"
+		if b.HostIP.IsValid() {
+			host = b.HostIP.String()
+		}
+		ports[key] = append(ports[key], map[string]string{"HostIp": host, "HostPort": fmt.Sprint(b.HostPort)})
+	}
+	out["Ports"] = ports
+	return out
 }

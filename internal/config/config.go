@@ -22,6 +22,19 @@ const DefaultPath = "/etc/berth/config.json"
 // File is the content of the config file.
 type File struct {
 	registryconf.Config
+	// BIP is the default bridge network's gateway address and subnet,
+	// e.g. "172.26.0.1/16" (Docker's key).
+	BIP string `json:"bip,omitempty"`
+	// DefaultAddressPools are where networks without --subnet get theirs
+	// (Docker's key).
+	DefaultAddressPools []AddressPool `json:"default-address-pools,omitempty"`
+}
+
+// AddressPool is one of Docker's default-address-pools: networks of Size
+// bits carved out of Base.
+type AddressPool struct {
+	Base string `json:"base"`
+	Size int    `json:"size"`
 }
 
 // Loaded is a config file and where it came from.
@@ -230,7 +243,7 @@ func typeError(path, want string, got any) *Error {
 var dockerOnly = map[string]bool{
 	"data-root": true, "exec-root": true, "storage-driver": true, "storage-opts": true,
 	"log-driver": true, "log-opts": true, "live-restore": true, "hosts": true, "debug": true,
-	"bip": true, "default-address-pools": true, "dns": true, "dns-search": true, "dns-opts": true,
+	"dns": true, "dns-search": true, "dns-opts": true,
 	"mtu": true, "iptables": true, "ip-forward": true, "experimental": true, "features": true,
 	"builder": true, "default-runtime": true, "runtimes": true, "exec-opts": true, "cgroup-parent": true,
 	"default-ulimits": true, "seccomp-profile": true, "userns-remap": true, "max-concurrent-downloads": true,

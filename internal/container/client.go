@@ -391,6 +391,10 @@ func (s *Service) Remove(ctx context.Context, ref string, force, volumes bool) (
 	if err := s.removeFiles(ctx, v.ID); err != nil {
 		return v.ID, err
 	}
+	s.unplumb(ctx, c) // a killed monitor's namespace, veths and rules
+	if err := s.detachNetworks(ctx, c); err != nil {
+		s.log.Warn("release network resources", "container", v.ID, "err", err)
+	}
 	if volumes {
 		return v.ID, s.removeAnonymousVolumes(ctx, c)
 	}

@@ -206,6 +206,9 @@ func (s *Service) Monitor(ctx context.Context, id string) error {
 		if err == nil {
 			err = s.removeAnonymousVolumes(context.Background(), c)
 		}
+		if derr := s.detachNetworks(context.Background(), c); err == nil {
+			err = derr
+		}
 		h.broadcast(monitor.Exit, u32(uint32(st.ExitCode)))
 		return err
 	}
@@ -276,6 +279,10 @@ func (s *Service) runOnce(ctx context.Context, c *Container, rt runtime.Runtime,
 	if err != nil {
 		return 0, err
 	}
+	if _, err := s.plumb(ctx, c); err != nil {
+		return 0, err
+	}
+	defer s.unplumb(context.Background(), c)
 	opts.Mounts = append(opts.Mounts, mounts...)
 	spec, err := oci.Generate(cfg.Config, opts, readUsers([]string{rootfs}))
 	if err != nil {

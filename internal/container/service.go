@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +21,7 @@ import (
 	"berth.dev/berth/internal/atomicfile"
 	"berth.dev/berth/internal/errdefs"
 	"berth.dev/berth/internal/image"
+	"berth.dev/berth/internal/network"
 	"berth.dev/berth/internal/oci"
 	"berth.dev/berth/internal/runtime"
 	"berth.dev/berth/internal/volume"
@@ -34,6 +36,7 @@ type Options struct {
 	Root, RunRoot string
 	Images        *image.Service
 	Volumes       *volume.Store
+	Networks      *network.Store
 	Runtimes      Runtimes
 	// MonitorCommand is how to start `berth monitor`: the binary and the
 	// global flags; Start appends "monitor", "ID".
@@ -69,6 +72,9 @@ type CreateOptions struct {
 	Image      string // as the user wrote it
 	Config     Config
 	HostConfig HostConfig
+	// IP is --ip; Aliases --network-alias.
+	IP      netip.Addr
+	Aliases []string
 }
 
 // Create makes a container from an image in the store.
@@ -113,8 +119,8 @@ func (s *Service) Create(ctx context.Context, opts CreateOptions) (*Container, e
 	if c.Config.Hostname == "" {
 		c.Config.Hostname = c.ID[:12]
 	}
-	if c.HostConfig.NetworkMode == "" {
-		c.HostConfig.NetworkMode = "none"
+	if c.HostConfig.NetworkMode == "" || c.HostConfig.NetworkMode == "default" {
+		c.HostConfig.NetworkMode = network.DefaultName
 	}
 	// Check the options now, as Docker does at create: a bad capability,
 	// no command or an unknown user is an error before anything is made.
@@ -161,6 +167,15 @@ func (s *Service) Create(ctx context.Context, opts CreateOptions) (*Container, e
 			s.removeAnonymousVolumes(context.Background(), c)
 		}
 	}()
+	c.NetworkAliases = opts.Aliases
+	if err := s.attachNetworks(ctx, c, &cfg.Config, opts.IP); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if !created {
+			s.detachNetworks(context.Background(), c)
+		}
+	}()
 	dir := s.store.path(c.ID)
 	tmp := dir + ".creating"
 	// The overlay's root directory takes its owner and mode from upper/:
@@ -175,7 +190,7 @@ func (s *Service) Create(ctx context.Context, opts CreateOptions) (*Container, e
 		os.RemoveAll(tmp)
 		return nil, fmt.Errorf("create container %s: %w", c.ID, err)
 	}
-	if err := writeEtcFiles(tmp, c.Config.Hostname); err != nil {
+	if err := s.writeEtcFiles(tmp, c); err != nil {
 		os.RemoveAll(tmp)
 		return nil, err
 	}
@@ -221,6 +236,9 @@ func (s *Service) runOptions(c *Container, rootfs string) oci.RunOptions {
 	if c.HostConfig.Init {
 		o.InitPath = s.opts.InitPath
 	}
+	if bridged(c.HostConfig.NetworkMode) {
+		o.Network, o.NetNSPath = "none", s.netnsPath(c.ID)
+	}
 	return o
 }
 
@@ -232,26 +250,15 @@ func bindMount(src, dst string, ro bool) specs.Mount {
 	return specs.Mount{Destination: dst, Type: "bind", Source: src, Options: opts}
 }
 
-// writeEtcFiles writes the container's /etc/hostname, /etc/hosts and
-// /etc/resolv.conf (the host's, without loopback nameservers, as Docker
-// does; no public fallback is added).
-func writeEtcFiles(dir, hostname string) error {
-	hosts := "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
-	var resolv strings.Builder
-	if data, err := os.ReadFile("/etc/resolv.conf"); err == nil {
-		for _, line := range strings.Split(string(data), "\n") {
-			f := strings.Fields(line)
-			if len(f) >= 2 && f[0] == "nameserver" {
-				if ip := net.ParseIP(f[1]); ip != nil && ip.IsLoopback() {
-					continue
-				}
-			}
-			if strings.TrimSpace(line) != "" {
-				resolv.WriteString(line + "\n")
-			}
-		}
+// writeEtcFiles writes the container's /etc/hostname, /etc/hosts (with its
+// address and --add-host lines) and /etc/resolv.conf (see resolvConf).
+func (s *Service) writeEtcFiles(dir string, c *Container) error {
+	var userNet *network.Network
+	if mode := c.HostConfig.NetworkMode; bridged(mode) && mode != network.DefaultName && s.opts.Networks != nil {
+		userNet, _ = s.opts.Networks.Get(mode)
 	}
-	for name, content := range map[string]string{"hostname": hostname + "\n", "hosts": hosts, "resolv.conf": resolv.String()} {
+	files := map[string]string{"hostname": c.Config.Hostname + "\n", "hosts": hostsFile(c), "resolv.conf": resolvConf(c, userNet)}
+	for name, content := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
 			return fmt.Errorf("write %s: %w", name, err)
 		}

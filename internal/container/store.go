@@ -19,6 +19,7 @@ import (
 	"berth.dev/berth/internal/errdefs"
 	"berth.dev/berth/internal/lockfile"
 	"berth.dev/berth/internal/mountspec"
+	"berth.dev/berth/internal/network"
 )
 
 const schemaVersion = 1
@@ -41,6 +42,10 @@ type Container struct {
 	// Mounts are the container's volumes, bind mounts and tmpfs mounts,
 	// resolved at create.
 	Mounts []MountPoint `json:"mounts,omitempty"`
+	// NetworkAliases are --network-alias: more names for the container on
+	// its user-defined network.
+	NetworkAliases  []string        `json:"networkAliases,omitempty"`
+	NetworkSettings NetworkSettings `json:"networkSettings"`
 }
 
 // CommandLine is Path followed by Args.
@@ -48,20 +53,21 @@ func (c *Container) CommandLine() []string { return append([]string{c.Path}, c.A
 
 // Config is Docker's container Config, as far as berth has it.
 type Config struct {
-	Hostname      string            `json:"Hostname"`
-	Domainname    string            `json:"Domainname"`
-	User          string            `json:"User"`
-	Tty           bool              `json:"Tty"`
-	OpenStdin     bool              `json:"OpenStdin"`
-	Env           []string          `json:"Env"`
-	Cmd           []string          `json:"Cmd"`
-	Entrypoint    []string          `json:"Entrypoint"`
-	EntrypointSet bool              `json:"BerthEntrypointSet,omitempty"`
-	Image         string            `json:"Image"`
-	WorkingDir    string            `json:"WorkingDir"`
-	Labels        map[string]string `json:"Labels"`
-	StopSignal    string            `json:"StopSignal,omitempty"`
-	StopTimeout   *int              `json:"StopTimeout,omitempty"`
+	Hostname      string              `json:"Hostname"`
+	Domainname    string              `json:"Domainname"`
+	User          string              `json:"User"`
+	Tty           bool                `json:"Tty"`
+	OpenStdin     bool                `json:"OpenStdin"`
+	Env           []string            `json:"Env"`
+	Cmd           []string            `json:"Cmd"`
+	Entrypoint    []string            `json:"Entrypoint"`
+	EntrypointSet bool                `json:"BerthEntrypointSet,omitempty"`
+	Image         string              `json:"Image"`
+	WorkingDir    string              `json:"WorkingDir"`
+	Labels        map[string]string   `json:"Labels"`
+	StopSignal    string              `json:"StopSignal,omitempty"`
+	StopTimeout   *int                `json:"StopTimeout,omitempty"`
+	ExposedPorts  map[string]struct{} `json:"ExposedPorts,omitempty"`
 }
 
 // HostConfig is Docker's HostConfig, as far as berth has it.
@@ -90,6 +96,13 @@ type HostConfig struct {
 	Mounts      []mountspec.Mount `json:"Mounts,omitempty"`
 	Tmpfs       map[string]string `json:"Tmpfs,omitempty"`
 	VolumesFrom []string          `json:"VolumesFrom"`
+	// PortBindings are -p, PublishAllPorts -P.
+	PortBindings    []network.PortRequest `json:"BerthPortBindings,omitempty"`
+	PublishAllPorts bool                  `json:"PublishAllPorts"`
+	ExtraHosts      []string              `json:"ExtraHosts"`
+	DNS             []string              `json:"Dns"`
+	DNSSearch       []string              `json:"DnsSearch"`
+	DNSOptions      []string              `json:"DnsOptions"`
 }
 
 // RestartPolicy is Docker's: "no", "on-failure" (with a maximum), "always", "unless-stopped".

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"berth.dev/berth/internal/credential"
 	"berth.dev/berth/internal/errdefs"
 	"berth.dev/berth/internal/image"
+	"berth.dev/berth/internal/network"
 	"berth.dev/berth/internal/reference"
 	"berth.dev/berth/internal/registry"
 	"berth.dev/berth/internal/registryconf"
@@ -47,6 +49,7 @@ type Engine struct {
 	images     *image.Service     // opened by Images
 	containers *container.Service // opened by Containers
 	volumes    *volume.Store      // opened by Volumes
+	networks   *network.Store     // opened by Networks
 }
 
 // New loads and validates the configuration.
@@ -272,9 +275,14 @@ func (e *Engine) Containers(ctx context.Context) (*container.Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	networks, err := e.Networks(ctx)
+	if err != nil {
+		return nil, err
+	}
 	svc, err := container.New(container.Options{
-		Volumes: volumes,
-		Root:    e.opts.Root, RunRoot: e.opts.RunRoot, Images: images, Runtimes: e.runtime,
+		Volumes:  volumes,
+		Networks: networks,
+		Root:     e.opts.Root, RunRoot: e.opts.RunRoot, Images: images, Runtimes: e.runtime,
 		MonitorCommand: monitorCmd,
 		InitPath:       initPath(exe),
 		Logger:         e.log,
@@ -287,6 +295,46 @@ func (e *Engine) Containers(ctx context.Context) (*container.Service, error) {
 	}
 	e.containers = svc
 	return svc, nil
+}
+
+// Networks opens the network store (<root>/networks), with the config's
+// default-address-pools and bip.
+func (e *Engine) Networks(ctx context.Context) (*network.Store, error) {
+	if e.networks != nil {
+		return e.networks, nil
+	}
+	cfg, err := e.networkConfig()
+	if err != nil {
+		return nil, err
+	}
+	n, err := network.New(e.opts.Root, e.opts.RunRoot, cfg)
+	if err != nil {
+		return nil, err
+	}
+	n.Sweep(ctx)
+	e.networks = n
+	return n, nil
+}
+
+// networkConfig reads bip and default-address-pools from the config.
+func (e *Engine) networkConfig() (network.Config, error) {
+	var cfg network.Config
+	f := e.cfg.File
+	if f.BIP != "" {
+		p, err := netip.ParsePrefix(f.BIP)
+		if err != nil || !p.Addr().Is4() {
+			return cfg, errdefs.New(errdefs.ErrInvalidArgument, "%s: bip: %q is not an IPv4 address with a prefix length", e.cfg.Path, f.BIP)
+		}
+		cfg.BIP = p
+	}
+	for i, ap := range f.DefaultAddressPools {
+		p, err := netip.ParsePrefix(ap.Base)
+		if err != nil || !p.Addr().Is4() || ap.Size < p.Bits() || ap.Size > 30 {
+			return cfg, errdefs.New(errdefs.ErrInvalidArgument, "%s: default-address-pools[%d]: base %q with size %d is not an IPv4 pool", e.cfg.Path, i, ap.Base, ap.Size)
+		}
+		cfg.Pools = append(cfg.Pools, network.Pool{Base: p, Size: ap.Size})
+	}
+	return cfg, nil
 }
 
 // Volumes opens the volume store (<root>/volumes).

@@ -14,7 +14,8 @@ const BusyboxPath = "/bin/busybox"
 func BusyboxApplets() []string {
 	return []string{"sh", "ls", "cat", "echo", "true", "false", "sleep", "id", "env", "wc", "httpd", "nc",
 		"grep", "head", "tail", "mount", "ps", "hostname", "pwd", "seq", "stty", "tty", "touch", "mkdir", "rm",
-		"sed", "tr", "cut", "sort", "date", "test", "[", "kill", "dd", "printf", "yes", "wget", "top", "whoami"}
+		"sed", "tr", "cut", "sort", "date", "test", "[", "kill", "dd", "printf", "yes", "wget", "top", "whoami",
+		"ip", "ping", "nslookup"}
 }
 
 // BusyboxEntries returns the entries of [BusyboxLayer]: a minimal root

@@ -67,8 +67,12 @@ type RunOptions struct {
 	PidsLimit                             int64 // 0 unset; negative unlimited
 	OomKillDisable                        bool
 
-	// Network is "none" (also the default, for now) or "host".
+	// Network is "none" or "host"; any other mode is the caller's
+	// bridge plumbing, given as NetNSPath.
 	Network string
+	// NetNSPath is a network namespace the container joins (one the
+	// caller made and wired to its networks).
+	NetNSPath string
 	// Mounts are the caller's mounts (volumes, /etc/hosts, /etc/hostname,
 	// /etc/resolv.conf), put after the defaults. A mount at a default
 	// mount's destination replaces it; one at /dev replaces everything

@@ -62,7 +62,19 @@ func Generate(img ocispec.ImageConfig, opts RunOptions, users Users) (*specs.Spe
 	if !path.IsAbs(opts.Rootfs) {
 		return nil, errdefs.New(errdefs.ErrInvalidArgument, "generate spec: rootfs %q is not an absolute path", opts.Rootfs)
 	}
-	namespaces, err := linuxNamespaces(opts.Network)
+	mode := opts.Network
+	if opts.NetNSPath != "" {
+		mode = "none"
+	}
+	namespaces, err := linuxNamespaces(mode)
+	if err != nil {
+		return nil, err
+	}
+	for i := range namespaces {
+		if namespaces[i].Type == specs.NetworkNamespace {
+			namespaces[i].Path = opts.NetNSPath
+		}
+	}
 	if err != nil {
 		return nil, err
 	}

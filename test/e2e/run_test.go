@@ -45,6 +45,13 @@ func (e *env) cleanupContainers() {
 	for _, id := range strings.Fields(out.out) {
 		e.run("rm", "-f", id)
 	}
+	// berth keeps its default bridge (as Docker keeps docker0) and its
+	// nftables table; the tests remove them, after the networks' DNS
+	// responders have gone (they exit once no container of theirs runs).
+	e.run("network", "prune", "-f")
+	waitGone(e.t, "berth dns", e.root)
+	exec.Command("ip", "link", "del", "berth0").Run()
+	exec.Command("nft", "delete", "table", "ip", "berth").Run()
 	// The tmpfs berth mounts for its monitors' binary stays, as Docker's
 	// mounts under /run/docker do; the tests remove it.
 	unmountBin(e.runRoot)

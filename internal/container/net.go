@@ -1,0 +1,399 @@
+package container
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"berth.dev/berth/internal/errdefs"
+	"berth.dev/berth/internal/lockfile"
+	"berth.dev/berth/internal/network"
+	"berth.dev/berth/internal/network/firewall"
+)
+
+// EndpointSettings is a container's place on one network, Docker's shape.
+type EndpointSettings struct {
+	NetworkID   string   `json:"NetworkID"`
+	Aliases     []string `json:"Aliases"`
+	IPAddress   string   `json:"IPAddress"`
+	IPPrefixLen int      `json:"IPPrefixLen"`
+	Gateway     string   `json:"Gateway"`
+	MacAddress  string   `json:"MacAddress"`
+}
+
+// NetworkSettings are the container's networks and published ports.
+type NetworkSettings struct {
+	Networks map[string]*EndpointSettings `json:"Networks"`
+	// Ports are the host ports reserved for the container's -p and -P.
+	Ports []network.Binding `json:"BerthPorts,omitempty"`
+}
+
+// bridged reports whether mode puts the container on a bridge network.
+func bridged(mode string) bool {
+	return mode != "none" && mode != "host" && mode != "" && !strings.HasPrefix(mode, "container:")
+}
+
+// netnsPath is where a running container's network namespace is bound.
+func (s *Service) netnsPath(id string) string {
+	return filepath.Join(s.opts.RunRoot, "netns", id)
+}
+
+// attachNetworks is create's part: the container's address on its
+// network (--ip or the next free one), its host ports (-p, -P), and its
+// /etc/hosts line.
+func (s *Service) attachNetworks(ctx context.Context, c *Container, imgCfg *ocispec.ImageConfig, ip netip.Addr) (err error) {
+	mode := c.HostConfig.NetworkMode
+	if !bridged(mode) {
+		if len(c.HostConfig.PortBindings) > 0 || c.HostConfig.PublishAllPorts {
+			if mode == "host" {
+				return nil // Docker ignores published ports on the host network
+			}
+			return errdefs.New(errdefs.ErrInvalidArgument, "published ports need a bridge network, not --network %s", mode)
+		}
+		return nil
+	}
+	if s.opts.Networks == nil {
+		return errdefs.New(errdefs.ErrNotImplemented, "networks are not available")
+	}
+	var n *network.Network
+	if mode == network.DefaultName {
+		n, err = s.opts.Networks.Default(ctx)
+	} else {
+		n, err = s.opts.Networks.Get(mode)
+	}
+	if err != nil {
+		return err
+	}
+	c.HostConfig.NetworkMode = n.Name
+	addr, err := s.opts.Networks.Allocate(ctx, n, c.ID, ip)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			s.opts.Networks.Release(context.Background(), n, c.ID)
+		}
+	}()
+	var aliases []string
+	if n.UserDefined() {
+		aliases = append(aliases, c.NetworkAliases...)
+	}
+	c.NetworkSettings.Networks = map[string]*EndpointSettings{n.Name: {
+		NetworkID: n.ID, Aliases: aliases, IPAddress: addr.String(), IPPrefixLen: n.Subnet.Bits(),
+		Gateway: n.Gateway.String(), MacAddress: network.MAC(addr).String(),
+	}}
+	reqs, err := portRequests(c, imgCfg)
+	if err != nil {
+		return err
+	}
+	if len(reqs) > 0 {
+		if c.NetworkSettings.Ports, err = s.opts.Networks.ReservePorts(ctx, c.ID, reqs); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// portRequests are the container's -p requests and, with -P, its image's
+// and --expose'd ports on free host ports.
+func portRequests(c *Container, imgCfg *ocispec.ImageConfig) ([]network.PortRequest, error) {
+	reqs := append([]network.PortRequest(nil), c.HostConfig.PortBindings...)
+	if c.HostConfig.PublishAllPorts {
+		exposed := map[string]struct{}{}
+		if imgCfg != nil {
+			for p := range imgCfg.ExposedPorts {
+				exposed[p] = struct{}{}
+			}
+		}
+		for p := range c.Config.ExposedPorts {
+			exposed[p] = struct{}{}
+		}
+		keys := make([]string, 0, len(exposed))
+		for k := range exposed {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			port, proto, _ := strings.Cut(k, "/")
+			if proto == "" {
+				proto = "tcp"
+			}
+			n, err := strconv.ParseUint(port, 10, 16)
+			if err != nil {
+				return nil, errdefs.New(errdefs.ErrInvalidArgument, "invalid exposed port %q", k)
+			}
+			taken := false
+			for _, r := range reqs {
+				taken = taken || (r.ContainerPort == uint16(n) && r.Proto == proto)
+			}
+			if !taken {
+				reqs = append(reqs, network.PortRequest{ContainerPort: uint16(n), Proto: proto})
+			}
+		}
+	}
+	return reqs, nil
+}
+
+// detachNetworks is rm's part: the address and host ports go back.
+func (s *Service) detachNetworks(ctx context.Context, c *Container) error {
+	if s.opts.Networks == nil || c.NetworkSettings.Networks == nil {
+		return nil
+	}
+	var errs []error
+	for name, ep := range c.NetworkSettings.Networks {
+		n, err := s.opts.Networks.Get(ep.NetworkID)
+		if err != nil {
+			continue // removed with -f meanwhile
+		}
+		_ = name
+		errs = append(errs, s.opts.Networks.Release(ctx, n, c.ID), s.opts.Networks.RemoveEndpoint(ctx, n, c.ID))
+	}
+	errs = append(errs, s.opts.Networks.ReleasePorts(ctx, c.ID))
+	return errors.Join(errs...)
+}
+
+// plumb is the monitor's part before a start: the container's network
+// namespace wired to its networks, its published ports, its DNS entries;
+// unplumb undoes it after the exit.
+func (s *Service) plumb(ctx context.Context, c *Container) (string, error) {
+	if c.NetworkSettings.Networks == nil {
+		return "", nil
+	}
+	path := s.netnsPath(c.ID)
+	s.unplumb(context.Background(), c) // leftovers of a killed monitor
+	if err := network.NewNamespace(path); err != nil {
+		return "", err
+	}
+	fw, err := s.firewall()
+	if err != nil {
+		network.DeleteNamespace(path)
+		return "", err
+	}
+	idx := 0
+	for name, ep := range c.NetworkSettings.Networks {
+		n, err := s.opts.Networks.Get(ep.NetworkID)
+		if err != nil {
+			s.unplumb(context.Background(), c)
+			return "", fmt.Errorf("network %s: %w", name, err)
+		}
+		ip, _ := netip.ParseAddr(ep.IPAddress)
+		if err := network.Attach(path, c.ID, network.AttachOptions{Network: n, IP: ip, Ifname: "eth" + strconv.Itoa(idx), Index: idx, DefaultRoute: idx == 0}); err != nil {
+			s.unplumb(context.Background(), c)
+			return "", err
+		}
+		if err := fw.EnsureNetwork(firewall.Network{Bridge: n.Bridge, Subnet: n.Subnet, Internal: n.Internal}); err != nil {
+			s.unplumb(context.Background(), c)
+			return "", err
+		}
+		if idx == 0 && len(c.NetworkSettings.Ports) > 0 {
+			var ms []firewall.Mapping
+			for _, b := range c.NetworkSettings.Ports {
+				ms = append(ms, firewall.Mapping{HostIP: b.HostIP, HostPort: b.HostPort, Proto: b.Proto, ContainerIP: ip, ContainerPort: b.ContainerPort})
+			}
+			if err := fw.AddPorts(c.ID, ms); err != nil {
+				s.unplumb(context.Background(), c)
+				return "", err
+			}
+		}
+		if err := s.opts.Networks.SetEndpoint(ctx, n, network.Endpoint{Container: c.ID, Name: c.Name, Aliases: ep.Aliases, IP: ip, Running: true}); err != nil {
+			s.unplumb(context.Background(), c)
+			return "", err
+		}
+		if n.UserDefined() {
+			if err := s.ensureDNS(n); err != nil {
+				s.log.Warn("start DNS", "network", n.Name, "err", err)
+			}
+		}
+		idx++
+	}
+	return path, nil
+}
+
+func (s *Service) unplumb(ctx context.Context, c *Container) {
+	if c.NetworkSettings.Networks == nil {
+		return
+	}
+	if fw, err := s.firewall(); err == nil {
+		fw.RemovePorts(c.ID)
+	}
+	for _, ep := range c.NetworkSettings.Networks {
+		if n, err := s.opts.Networks.Get(ep.NetworkID); err == nil {
+			ip, _ := netip.ParseAddr(ep.IPAddress)
+			s.opts.Networks.SetEndpoint(ctx, n, network.Endpoint{Container: c.ID, Name: c.Name, Aliases: ep.Aliases, IP: ip, Running: false})
+		}
+	}
+	network.Detach(c.ID)
+	network.DeleteNamespace(s.netnsPath(c.ID))
+}
+
+// firewallLock serialises changes to berth's nftables table, one per host
+// whatever the run root.
+const firewallLock = "/run/lock/berth-firewall.lock"
+
+func (s *Service) firewall() (*firewall.Firewall, error) {
+	return firewall.New(firewallLock)
+}
+
+// ensureDNS starts the network's DNS responder (`berth dns ID`, detached)
+// unless one runs: it holds dns.lock while it lives and exits once no
+// container of the network runs.
+func (s *Service) ensureDNS(n *network.Network) error {
+	dir := filepath.Join(s.opts.RunRoot, "networks", n.ID)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	lockPath := filepath.Join(dir, "dns.lock")
+	l, err := lockfile.TryAcquire(lockPath, lockfile.Exclusive)
+	if err != nil {
+		return nil // one runs
+	}
+	l.Unlock()
+	if len(s.opts.MonitorCommand) == 0 {
+		return errors.New("no berth command configured")
+	}
+	exe := s.opts.MonitorCommand[0]
+	args := append(append([]string{}, s.opts.MonitorCommand[1:]...), "dns", n.ID)
+	cmd := exec.Command(monitorExe(s.opts.RunRoot, exe), args...)
+	cmd.Args[0] = exe
+	logf, err := os.OpenFile(filepath.Join(dir, "dns.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.Env = append(os.Environ(), ExeEnv+"="+exe)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	cmd.Dir = "/"
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start DNS of network %s: %w", n.Name, err)
+	}
+	return cmd.Process.Release()
+}
+
+// NetworkUsers returns the IDs of the containers on network n.
+func (s *Service) NetworkUsers(n *network.Network) ([]string, error) {
+	all, err := s.store.list()
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, c := range all {
+		for _, ep := range c.NetworkSettings.Networks {
+			if ep.NetworkID == n.ID {
+				ids = append(ids, c.ID)
+			}
+		}
+	}
+	return ids, nil
+}
+
+// RemoveNetwork removes a network no container uses, with its bridge and
+// firewall rules (`network rm`).
+func (s *Service) RemoveNetwork(ctx context.Context, ref string) error {
+	n, err := s.opts.Networks.Get(ref)
+	if err != nil {
+		return err
+	}
+	if n.Name == network.DefaultName {
+		return errdefs.New(errdefs.ErrForbidden, "bridge is a pre-defined network and cannot be removed")
+	}
+	lock, err := s.store.lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer lock.Unlock()
+	users, err := s.NetworkUsers(n)
+	if err != nil {
+		return err
+	}
+	if len(users) > 0 {
+		return errdefs.New(errdefs.ErrConflict, "error while removing network: network %s id %s has active endpoints", n.Name, n.ID)
+	}
+	if fw, err := s.firewall(); err == nil {
+		fw.RemoveNetwork(n.Bridge)
+	}
+	if err := network.DeleteBridge(n); err != nil {
+		return err
+	}
+	return s.opts.Networks.Remove(ctx, n)
+}
+
+// hostsFile is a container's /etc/hosts, as Docker writes it.
+func hostsFile(c *Container) string {
+	var b strings.Builder
+	b.WriteString("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n")
+	for _, h := range c.HostConfig.ExtraHosts {
+		name, ip, ok := strings.Cut(h, ":")
+		if ok {
+			fmt.Fprintf(&b, "%s\t%s\n", ip, name)
+		}
+	}
+	for _, ep := range c.NetworkSettings.Networks {
+		host := c.Config.Hostname
+		if c.Config.Domainname != "" {
+			host = c.Config.Hostname + "." + c.Config.Domainname + " " + c.Config.Hostname
+		}
+		fmt.Fprintf(&b, "%s\t%s\n", ep.IPAddress, host)
+		break
+	}
+	return b.String()
+}
+
+// resolvConf is a container's /etc/resolv.conf: on a user-defined network
+// the network's DNS (at the bridge's gateway address); otherwise the
+// host's nameservers without loopback ones (as Docker); --dns,
+// --dns-search and --dns-option replace the host's.
+func resolvConf(c *Container, userNet *network.Network) string {
+	var servers, search, options []string
+	if data, err := os.ReadFile("/etc/resolv.conf"); err == nil {
+		for _, line := range strings.Split(string(data), "\n") {
+			f := strings.Fields(line)
+			if len(f) < 2 {
+				continue
+			}
+			switch f[0] {
+			case "nameserver":
+				if ip, err := netip.ParseAddr(f[1]); err == nil && !ip.IsLoopback() {
+					servers = append(servers, f[1])
+				}
+			case "search", "domain":
+				search = f[1:]
+			case "options":
+				options = f[1:]
+			}
+		}
+	}
+	if userNet != nil {
+		servers = []string{userNet.Gateway.String()}
+	}
+	if len(c.HostConfig.DNS) > 0 {
+		servers = c.HostConfig.DNS
+	}
+	if len(c.HostConfig.DNSSearch) > 0 {
+		search = c.HostConfig.DNSSearch
+	}
+	if len(c.HostConfig.DNSOptions) > 0 {
+		options = c.HostConfig.DNSOptions
+	}
+	var b strings.Builder
+	for _, s := range servers {
+		fmt.Fprintf(&b, "nameserver %s\n", s)
+	}
+	if len(search) > 0 {
+		fmt.Fprintf(&b, "search %s\n", strings.Join(search, " "))
+	}
+	if len(options) > 0 {
+		fmt.Fprintf(&b, "options %s\n", strings.Join(options, " "))
+	}
+	return b.String()
+}
