@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -189,7 +190,11 @@ func (f *containerFlags) networkOptions(o *container.CreateOptions) error {
 		o.IP = ip
 	}
 	if f.macAddress != "" {
-		return errdefs.New(errdefs.ErrNotImplemented, "--mac-address is not supported by berth yet (a container's MAC is derived from its address, as Docker does)")
+		mac, err := net.ParseMAC(f.macAddress)
+		if err != nil || len(mac) != 6 {
+			return fmt.Errorf("%s is not a valid mac address", f.macAddress)
+		}
+		o.MAC = mac
 	}
 	o.Aliases = f.aliases
 	for _, a := range f.addHosts {

@@ -86,15 +86,19 @@ type records struct {
 
 	mu      sync.Mutex
 	mtime   time.Time
+	read    time.Time
 	table   map[string][]netip.Addr
 	anyLive bool
 }
 
 func (r *records) refresh() {
 	fi, err := os.Stat(r.ns.EndpointsPath(r.n))
-	if err != nil || fi.ModTime().Equal(r.mtime) {
+	// Re-read when the file changes, and every few seconds anyway: a
+	// monitor that died changed nothing in it.
+	if err != nil || (fi.ModTime().Equal(r.mtime) && time.Since(r.read) < 3*time.Second) {
 		return
 	}
+	r.read = time.Now()
 	eps, err := r.ns.Endpoints(r.n)
 	if err != nil {
 		return
@@ -102,7 +106,7 @@ func (r *records) refresh() {
 	table := map[string][]netip.Addr{}
 	live := false
 	for id, ep := range eps {
-		if !ep.Running {
+		if !ep.Live() {
 			continue
 		}
 		live = true

@@ -283,6 +283,11 @@ func (s *Service) runOnce(ctx context.Context, c *Container, rt runtime.Runtime,
 		return 0, err
 	}
 	defer s.unplumb(context.Background(), c)
+	if shared, err := s.sharedNetNS(c.HostConfig.NetworkMode); err != nil {
+		return 0, err
+	} else if shared != "" {
+		opts.NetNSPath = shared
+	}
 	opts.Mounts = append(opts.Mounts, mounts...)
 	spec, err := oci.Generate(cfg.Config, opts, readUsers([]string{rootfs}))
 	if err != nil {

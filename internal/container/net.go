@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -51,8 +52,19 @@ func (s *Service) netnsPath(id string) string {
 // attachNetworks is create's part: the container's address on its
 // network (--ip or the next free one), its host ports (-p, -P), and its
 // /etc/hosts line.
-func (s *Service) attachNetworks(ctx context.Context, c *Container, imgCfg *ocispec.ImageConfig, ip netip.Addr) (err error) {
+func (s *Service) attachNetworks(ctx context.Context, c *Container, imgCfg *ocispec.ImageConfig, ip netip.Addr, mac net.HardwareAddr) (err error) {
 	mode := c.HostConfig.NetworkMode
+	if other, ok := strings.CutPrefix(mode, "container:"); ok {
+		o, err := s.store.lookup(other)
+		if err != nil {
+			return err
+		}
+		if len(c.HostConfig.PortBindings) > 0 || c.HostConfig.PublishAllPorts {
+			return errdefs.New(errdefs.ErrInvalidArgument, "conflicting options: port publishing and the container type network mode")
+		}
+		c.HostConfig.NetworkMode = "container:" + o.ID
+		return nil
+	}
 	if !bridged(mode) {
 		if len(c.HostConfig.PortBindings) > 0 || c.HostConfig.PublishAllPorts {
 			if mode == "host" {
@@ -88,9 +100,12 @@ func (s *Service) attachNetworks(ctx context.Context, c *Container, imgCfg *ocis
 	if n.UserDefined() {
 		aliases = append(aliases, c.NetworkAliases...)
 	}
+	if mac == nil {
+		mac = network.MAC(addr)
+	}
 	c.NetworkSettings.Networks = map[string]*EndpointSettings{n.Name: {
 		NetworkID: n.ID, Aliases: aliases, IPAddress: addr.String(), IPPrefixLen: n.Subnet.Bits(),
-		Gateway: n.Gateway.String(), MacAddress: network.MAC(addr).String(),
+		Gateway: n.Gateway.String(), MacAddress: mac.String(),
 	}}
 	reqs, err := portRequests(c, imgCfg)
 	if err != nil {
@@ -187,7 +202,8 @@ func (s *Service) plumb(ctx context.Context, c *Container) (string, error) {
 			return "", fmt.Errorf("network %s: %w", name, err)
 		}
 		ip, _ := netip.ParseAddr(ep.IPAddress)
-		if err := network.Attach(path, c.ID, network.AttachOptions{Network: n, IP: ip, Ifname: "eth" + strconv.Itoa(idx), Index: idx, DefaultRoute: idx == 0}); err != nil {
+		mac, _ := net.ParseMAC(ep.MacAddress)
+		if err := network.Attach(path, c.ID, network.AttachOptions{Network: n, IP: ip, MAC: mac, Ifname: "eth" + strconv.Itoa(idx), Index: idx, DefaultRoute: idx == 0}); err != nil {
 			s.unplumb(context.Background(), c)
 			return "", err
 		}
@@ -205,7 +221,7 @@ func (s *Service) plumb(ctx context.Context, c *Container) (string, error) {
 				return "", err
 			}
 		}
-		if err := s.opts.Networks.SetEndpoint(ctx, n, network.Endpoint{Container: c.ID, Name: c.Name, Aliases: ep.Aliases, IP: ip, Running: true}); err != nil {
+		if err := s.opts.Networks.SetEndpoint(ctx, n, network.Endpoint{Container: c.ID, Name: c.Name, Aliases: ep.Aliases, IP: ip, Running: true, MonitorPid: os.Getpid()}); err != nil {
 			s.unplumb(context.Background(), c)
 			return "", err
 		}
@@ -326,6 +342,34 @@ func (s *Service) RemoveNetwork(ctx context.Context, ref string) error {
 		return err
 	}
 	return s.opts.Networks.Remove(ctx, n)
+}
+
+// sharedNetNS is the network namespace of the running container a
+// "container:ID" network mode names.
+func (s *Service) sharedNetNS(mode string) (string, error) {
+	id, ok := strings.CutPrefix(mode, "container:")
+	if !ok {
+		return "", nil
+	}
+	o, err := s.store.lookup(id)
+	if err != nil {
+		return "", err
+	}
+	if o.NetworkSettings.Networks != nil {
+		if p := s.netnsPath(o.ID); isMountPoint(p) || fileExists(p) {
+			return p, nil
+		}
+	}
+	st, err := s.store.state(o.ID)
+	if err != nil || st.Status != StatusRunning || st.Pid <= 0 || !s.store.monitorAlive(o.ID) {
+		return "", errdefs.New(errdefs.ErrConflict, "cannot join network of a non running container: %s", o.ID[:12])
+	}
+	return fmt.Sprintf("/proc/%d/ns/net", st.Pid), nil
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }
 
 // hostsFile is a container's /etc/hosts, as Docker writes it.

@@ -72,8 +72,9 @@ type CreateOptions struct {
 	Image      string // as the user wrote it
 	Config     Config
 	HostConfig HostConfig
-	// IP is --ip; Aliases --network-alias.
+	// IP is --ip, MAC --mac-address, Aliases --network-alias.
 	IP      netip.Addr
+	MAC     net.HardwareAddr
 	Aliases []string
 }
 
@@ -168,7 +169,7 @@ func (s *Service) Create(ctx context.Context, opts CreateOptions) (*Container, e
 		}
 	}()
 	c.NetworkAliases = opts.Aliases
-	if err := s.attachNetworks(ctx, c, &cfg.Config, opts.IP); err != nil {
+	if err := s.attachNetworks(ctx, c, &cfg.Config, opts.IP, opts.MAC); err != nil {
 		return nil, err
 	}
 	defer func() {
@@ -236,8 +237,13 @@ func (s *Service) runOptions(c *Container, rootfs string) oci.RunOptions {
 	if c.HostConfig.Init {
 		o.InitPath = s.opts.InitPath
 	}
-	if bridged(c.HostConfig.NetworkMode) {
+	switch mode := c.HostConfig.NetworkMode; {
+	case bridged(mode):
 		o.Network, o.NetNSPath = "none", s.netnsPath(c.ID)
+	case strings.HasPrefix(mode, "container:"):
+		// The other container's namespace, found at start (sharedNetNS);
+		// a stand-in until then.
+		o.Network, o.NetNSPath = "none", "/proc/self/ns/net"
 	}
 	return o
 }
@@ -258,6 +264,14 @@ func (s *Service) writeEtcFiles(dir string, c *Container) error {
 		userNet, _ = s.opts.Networks.Get(mode)
 	}
 	files := map[string]string{"hostname": c.Config.Hostname + "\n", "hosts": hostsFile(c), "resolv.conf": resolvConf(c, userNet)}
+	// --network container:ID shares the other container's files too.
+	if other, ok := strings.CutPrefix(c.HostConfig.NetworkMode, "container:"); ok {
+		for _, name := range []string{"hosts", "resolv.conf"} {
+			if data, err := os.ReadFile(s.store.path(other, name)); err == nil {
+				files[name] = string(data)
+			}
+		}
+	}
 	for name, content := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
 			return fmt.Errorf("write %s: %w", name, err)

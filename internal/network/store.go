@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"berth.dev/berth/internal/atomicfile"
@@ -502,6 +503,22 @@ type Endpoint struct {
 	Aliases   []string   `json:"aliases,omitempty"`
 	IP        netip.Addr `json:"ip"`
 	Running   bool       `json:"running"`
+	// MonitorPid is the running container's monitor: an endpoint whose
+	// monitor died (killed, host crash) does not count as running.
+	MonitorPid int `json:"monitorPid,omitempty"`
+}
+
+// Live reports whether the endpoint's container runs: marked running by a
+// monitor that is still alive.
+func (ep Endpoint) Live() bool {
+	if !ep.Running {
+		return false
+	}
+	if ep.MonitorPid <= 0 {
+		return true
+	}
+	err := syscall.Kill(ep.MonitorPid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
 }
 
 func (s *Store) readEndpoints(n *Network) (map[string]Endpoint, error) {

@@ -156,6 +156,13 @@ func TestNetworkIsolation(t *testing.T) {
 	if out := e.ok("run", "--rm", "--network", "host", "busybox", "ls", "/sys/class/net"); len(strings.Fields(out)) != len(hostIfaces) {
 		t.Fatalf("--network host sees %q, host has %d interfaces", out, len(hostIfaces))
 	}
+	// container:ID shares aa's namespace (and address); --mac-address.
+	if out := e.ok("run", "--rm", "--network", "container:aa", "busybox", "wget", "-qO-", "http://127.0.0.1/"); out != "served-by-"+a[:12]+"\n" {
+		t.Fatalf("--network container:aa: %q", out)
+	}
+	if out := e.ok("run", "--rm", "--network", "one", "--mac-address", "02:11:22:33:44:55", "busybox", "cat", "/sys/class/net/eth0/address"); out != "02:11:22:33:44:55\n" {
+		t.Fatalf("--mac-address: %q", out)
+	}
 	if r := e.run("network", "rm", "one"); r.code == 0 || !strings.Contains(r.err, "active endpoints") {
 		t.Fatalf("network rm of a used network: %+v", r)
 	}
