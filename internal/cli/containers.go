@@ -409,7 +409,25 @@ func toPsRow(v *container.View, noTrunc bool) psRow {
 		labels = append(labels, k+"="+val)
 	}
 	return psRow{ID: id, Image: v.Config.Image, Command: strconv.Quote(command), CreatedAt: v.Created.Format("2006-01-02 15:04:05 -0700 MST"),
-		RunningFor: since(v.Created), Status: statusText(v), State: v.State.Status, Names: v.Name, Labels: strings.Join(labels, ",")}
+		RunningFor: since(v.Created), Status: statusText(v), State: v.State.Status, Names: v.Name, Labels: strings.Join(labels, ","),
+		Ports: portsText(v)}
+}
+
+// portsText is Docker's PORTS column: published ports of a running
+// container, as "127.0.0.1:8080->80/tcp".
+func portsText(v *container.View) string {
+	if v.State.Status != container.StatusRunning {
+		return ""
+	}
+	var out []string
+	for _, b := range v.NetworkSettings.Ports {
+		host := "0.0.0.0"
+		if b.HostIP.IsValid() {
+			host = b.HostIP.String()
+		}
+		out = append(out, fmt.Sprintf("%s:%d->%d/%s", host, b.HostPort, b.ContainerPort, b.Proto))
+	}
+	return strings.Join(out, ", ")
 }
 
 // statusText is Docker's STATUS column.

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -50,8 +51,21 @@ func newDNSCommand(g *globals) *cobra.Command {
 				return nil // another responder serves the network
 			}
 			defer lock.Unlock()
+			// Whoever removes the network stops us through this file.
+			pidFile := filepath.Join(dir, "dns.pid")
+			os.WriteFile(pidFile, []byte(strconv.Itoa(os.Getpid())), 0o600)
+			defer os.Remove(pidFile)
 			recs := &records{ns: ns, n: n}
-			srv, err := dns.Listen(dns.Config{Addr: netip.AddrPortFrom(n.Gateway, 53).String(), Records: recs.get, Upstreams: hostResolvers()})
+			cfg := dns.Config{Addr: netip.AddrPortFrom(n.Gateway, 53).String(), RecordsFor: recs.forClient, Upstreams: hostResolvers()}
+			// A responder of a removed network with the same gateway may
+			// still be closing its socket.
+			var srv *dns.Server
+			for i := 0; ; i++ {
+				if srv, err = dns.Listen(cfg); err == nil || i == 30 {
+					break
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
 			if err != nil {
 				return err
 			}
@@ -78,8 +92,9 @@ func newDNSCommand(g *globals) *cobra.Command {
 	}
 }
 
-// records is the network's name table, re-read when its endpoints file
-// changes.
+// records are the name tables of berth's user-defined networks, re-read
+// every few seconds and whenever this network's endpoints change. A client
+// resolves the names of every network its container is on.
 type records struct {
 	ns *network.Store
 	n  *network.Network
@@ -87,46 +102,84 @@ type records struct {
 	mu      sync.Mutex
 	mtime   time.Time
 	read    time.Time
-	table   map[string][]netip.Addr
+	tables  map[string]map[string][]netip.Addr // network ID -> name -> addresses
+	owners  map[string]map[netip.Addr]string   // network ID -> address -> container
+	member  map[string][]string                // container -> network IDs it is live on
 	anyLive bool
 }
 
 func (r *records) refresh() {
-	fi, err := os.Stat(r.ns.EndpointsPath(r.n))
-	// Re-read when the file changes, and every few seconds anyway: a
-	// monitor that died changed nothing in it.
-	if err != nil || (fi.ModTime().Equal(r.mtime) && time.Since(r.read) < 3*time.Second) {
-		return
-	}
-	r.read = time.Now()
-	eps, err := r.ns.Endpoints(r.n)
+	// Every network's endpoints file is looked at (a stat each): a
+	// container connected to another network resolves its names at once.
+	nets, err := r.ns.List()
 	if err != nil {
 		return
 	}
-	table := map[string][]netip.Addr{}
-	live := false
-	for id, ep := range eps {
-		if !ep.Live() {
-			continue
-		}
-		live = true
-		for _, name := range append([]string{ep.Name, id[:12], id}, ep.Aliases...) {
-			if name == "" {
-				continue
-			}
-			for _, k := range []string{strings.ToLower(name), strings.ToLower(name + "." + r.n.Name)} {
-				table[k] = append(table[k], ep.IP)
-			}
+	var latest time.Time
+	for _, n := range nets {
+		if fi, err := os.Stat(r.ns.EndpointsPath(n)); err == nil && fi.ModTime().After(latest) {
+			latest = fi.ModTime()
 		}
 	}
-	r.table, r.anyLive, r.mtime = table, live, fi.ModTime()
+	if latest.Equal(r.mtime) && time.Since(r.read) < 2*time.Second {
+		return
+	}
+	r.mtime, r.read = latest, time.Now()
+	r.tables, r.owners, r.member, r.anyLive = map[string]map[string][]netip.Addr{}, map[string]map[netip.Addr]string{}, map[string][]string{}, false
+	for _, n := range nets {
+		if !n.UserDefined() {
+			continue
+		}
+		eps, err := r.ns.Endpoints(n)
+		if err != nil {
+			continue
+		}
+		table, owners := map[string][]netip.Addr{}, map[netip.Addr]string{}
+		for id, ep := range eps {
+			if !ep.Live() {
+				continue
+			}
+			if n.ID == r.n.ID {
+				r.anyLive = true
+			}
+			owners[ep.IP] = id
+			r.member[id] = append(r.member[id], n.ID)
+			for _, name := range append([]string{ep.Name, id[:12], id}, ep.Aliases...) {
+				if name == "" {
+					continue
+				}
+				for _, k := range []string{strings.ToLower(name), strings.ToLower(name + "." + n.Name)} {
+					table[k] = append(table[k], ep.IP)
+				}
+			}
+		}
+		r.tables[n.ID], r.owners[n.ID] = table, owners
+	}
 }
 
-func (r *records) get() map[string][]netip.Addr {
+// forClient is the union of the tables of the networks the client's
+// container is on; this network's alone for an unknown client.
+func (r *records) forClient(client netip.Addr) map[string][]netip.Addr {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.refresh()
-	return r.table
+	own := r.tables[r.n.ID]
+	id, ok := r.owners[r.n.ID][client]
+	if !ok || len(r.member[id]) < 2 {
+		return own
+	}
+	out := map[string][]netip.Addr{}
+	for _, nid := range r.member[id] {
+		for k, v := range r.tables[nid] {
+			if _, seen := out[k]; !seen {
+				out[k] = v
+			}
+		}
+	}
+	for k, v := range own { // this network's answer wins for a name on several
+		out[k] = v
+	}
+	return out
 }
 
 func (r *records) running() bool {

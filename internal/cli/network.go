@@ -21,13 +21,53 @@ func newNetworkCommand(g *globals) *cobra.Command {
 		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	cmd.AddCommand(newNetworkCreateCommand(g), newNetworkLsCommand(g), newNetworkInspectCommand(g), newNetworkRmCommand(g), newNetworkPruneCommand(g),
-		&cobra.Command{Use: "connect NETWORK CONTAINER", Short: "Connect a container to a network (not supported yet)", RunE: func(*cobra.Command, []string) error {
-			return errdefs.New(errdefs.ErrNotImplemented, "network connect is not supported by berth yet: give --network at create")
-		}},
-		&cobra.Command{Use: "disconnect NETWORK CONTAINER", Short: "Disconnect a container from a network (not supported yet)", RunE: func(*cobra.Command, []string) error {
-			return errdefs.New(errdefs.ErrNotImplemented, "network disconnect is not supported by berth yet")
-		}},
-	)
+		newNetworkConnectCommand(g), newNetworkDisconnectCommand(g))
+	return cmd
+}
+
+func newNetworkConnectCommand(g *globals) *cobra.Command {
+	var ip string
+	var aliases []string
+	cmd := &cobra.Command{
+		Use:   "connect [OPTIONS] NETWORK CONTAINER",
+		Short: "Connect a container to a network",
+		Args:  exactArgs(2, "NETWORK CONTAINER"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var addr netip.Addr
+			if ip != "" {
+				a, err := netip.ParseAddr(ip)
+				if err != nil || !a.Is4() {
+					return usageError{fmt.Errorf("invalid IPv4 address: %s", ip)}
+				}
+				addr = a
+			}
+			svc, err := g.containers(cmd)
+			if err != nil {
+				return err
+			}
+			return svc.Connect(cmd.Context(), args[0], args[1], addr, aliases)
+		},
+	}
+	cmd.Flags().StringVar(&ip, "ip", "", "IPv4 address (e.g., 172.30.100.104)")
+	cmd.Flags().StringArrayVar(&aliases, "alias", nil, "Add network-scoped alias for the container")
+	return cmd
+}
+
+func newNetworkDisconnectCommand(g *globals) *cobra.Command {
+	var force bool
+	cmd := &cobra.Command{
+		Use:   "disconnect [OPTIONS] NETWORK CONTAINER",
+		Short: "Disconnect a container from a network",
+		Args:  exactArgs(2, "NETWORK CONTAINER"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			svc, err := g.containers(cmd)
+			if err != nil {
+				return err
+			}
+			return svc.Disconnect(cmd.Context(), args[0], args[1])
+		},
+	}
+	cmd.Flags().BoolVarP(&force, "force", "f", false, "Force the container to disconnect from a network")
 	return cmd
 }
 

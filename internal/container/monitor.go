@@ -174,6 +174,10 @@ func (s *Service) Monitor(ctx context.Context, id string) error {
 	backoff := 100 * time.Millisecond
 	for {
 		started := time.Now()
+		// The record again: network connect may have changed it.
+		if fresh, err := s.store.get(id); err == nil {
+			c = fresh
+		}
 		code, err := s.runOnce(ctx, c, rt, h, logw, &st)
 		if err != nil {
 			return s.failStart(id, h, err)

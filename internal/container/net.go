@@ -13,9 +13,11 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"berth.dev/berth/internal/atomicfile"
 	"berth.dev/berth/internal/errdefs"
 	"berth.dev/berth/internal/lockfile"
 	"berth.dev/berth/internal/network"
@@ -30,6 +32,8 @@ type EndpointSettings struct {
 	IPPrefixLen int      `json:"IPPrefixLen"`
 	Gateway     string   `json:"Gateway"`
 	MacAddress  string   `json:"MacAddress"`
+	// Ifname is the interface in the container while it runs (eth0, …).
+	Ifname string `json:"BerthIfname,omitempty"`
 }
 
 // NetworkSettings are the container's networks and published ports.
@@ -195,7 +199,8 @@ func (s *Service) plumb(ctx context.Context, c *Container) (string, error) {
 		return "", err
 	}
 	idx := 0
-	for name, ep := range c.NetworkSettings.Networks {
+	for _, name := range c.networkOrder() {
+		ep := c.NetworkSettings.Networks[name]
 		n, err := s.opts.Networks.Get(ep.NetworkID)
 		if err != nil {
 			s.unplumb(context.Background(), c)
@@ -203,7 +208,8 @@ func (s *Service) plumb(ctx context.Context, c *Container) (string, error) {
 		}
 		ip, _ := netip.ParseAddr(ep.IPAddress)
 		mac, _ := net.ParseMAC(ep.MacAddress)
-		if err := network.Attach(path, c.ID, network.AttachOptions{Network: n, IP: ip, MAC: mac, Ifname: "eth" + strconv.Itoa(idx), Index: idx, DefaultRoute: idx == 0}); err != nil {
+		ep.Ifname = "eth" + strconv.Itoa(idx)
+		if err := network.Attach(path, c.ID, network.AttachOptions{Network: n, IP: ip, MAC: mac, Ifname: ep.Ifname, DefaultRoute: idx == 0}); err != nil {
 			s.unplumb(context.Background(), c)
 			return "", err
 		}
@@ -338,10 +344,120 @@ func (s *Service) RemoveNetwork(ctx context.Context, ref string) error {
 	if fw, err := s.firewall(); err == nil {
 		fw.RemoveNetwork(n.Bridge)
 	}
+	s.stopDNS(ctx, n)
 	if err := network.DeleteBridge(n); err != nil {
 		return err
 	}
 	return s.opts.Networks.Remove(ctx, n)
+}
+
+// networkOrder is the container's networks, its primary one (the
+// --network it was created with) first: it has eth0 and the default route.
+func (c *Container) networkOrder() []string {
+	names := make([]string, 0, len(c.NetworkSettings.Networks))
+	for name := range c.NetworkSettings.Networks {
+		if name != c.HostConfig.NetworkMode {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	if _, ok := c.NetworkSettings.Networks[c.HostConfig.NetworkMode]; ok {
+		names = append([]string{c.HostConfig.NetworkMode}, names...)
+	}
+	return names
+}
+
+// Connect puts a container on one more network (`network connect`): an
+// address now, and, if the container runs, an interface in it at once.
+func (s *Service) Connect(ctx context.Context, netRef, ref string, ip netip.Addr, aliases []string) error {
+	n, err := s.opts.Networks.Get(netRef)
+	if err != nil {
+		return err
+	}
+	lock, err := s.store.lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer lock.Unlock()
+	c, err := s.store.lookup(ref)
+	if err != nil {
+		return err
+	}
+	if !bridged(c.HostConfig.NetworkMode) && c.HostConfig.NetworkMode != "none" {
+		return errdefs.New(errdefs.ErrInvalidArgument, "container %s uses network mode %s: it cannot join other networks", c.Name, c.HostConfig.NetworkMode)
+	}
+	if _, ok := c.NetworkSettings.Networks[n.Name]; ok {
+		return errdefs.New(errdefs.ErrConflict, "endpoint with name %s already exists in network %s", c.Name, n.Name)
+	}
+	addr, err := s.opts.Networks.Allocate(ctx, n, c.ID, ip)
+	if err != nil {
+		return err
+	}
+	ep := &EndpointSettings{NetworkID: n.ID, IPAddress: addr.String(), IPPrefixLen: n.Subnet.Bits(), Gateway: n.Gateway.String(), MacAddress: network.MAC(addr).String()}
+	if n.UserDefined() {
+		ep.Aliases = aliases
+	}
+	if c.NetworkSettings.Networks == nil {
+		c.NetworkSettings.Networks = map[string]*EndpointSettings{}
+		c.HostConfig.NetworkMode = n.Name
+	}
+	c.NetworkSettings.Networks[n.Name] = ep
+	st, _ := s.store.state(c.ID)
+	path := s.netnsPath(c.ID)
+	if st.Status == StatusRunning && s.store.monitorAlive(c.ID) && fileExists(path) {
+		ep.Ifname = "eth" + strconv.Itoa(network.Attached(c.ID))
+		if err := network.Attach(path, c.ID, network.AttachOptions{Network: n, IP: addr, Ifname: ep.Ifname}); err != nil {
+			s.opts.Networks.Release(ctx, n, c.ID)
+			return err
+		}
+		if fw, err := s.firewall(); err == nil {
+			fw.EnsureNetwork(firewall.Network{Bridge: n.Bridge, Subnet: n.Subnet, Internal: n.Internal})
+		}
+		s.opts.Networks.SetEndpoint(ctx, n, network.Endpoint{Container: c.ID, Name: c.Name, Aliases: ep.Aliases, IP: addr, Running: true, MonitorPid: st.MonitorPid})
+		if n.UserDefined() {
+			s.ensureDNS(n)
+		}
+	}
+	return atomicfile.WriteJSON(s.store.path(c.ID, "config.json"), c, 0o600)
+}
+
+// Disconnect takes a container off a network (`network disconnect`): its
+// interface goes at once if it runs, and its address is released.
+func (s *Service) Disconnect(ctx context.Context, netRef, ref string) error {
+	n, err := s.opts.Networks.Get(netRef)
+	if err != nil {
+		return err
+	}
+	lock, err := s.store.lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer lock.Unlock()
+	c, err := s.store.lookup(ref)
+	if err != nil {
+		return err
+	}
+	ep, ok := c.NetworkSettings.Networks[n.Name]
+	if !ok {
+		return errdefs.New(errdefs.ErrNotFound, "container %s is not connected to network %s", c.Name, n.Name)
+	}
+	network.DetachOne(c.ID, ep.NetworkID)
+	delete(c.NetworkSettings.Networks, n.Name)
+	if c.HostConfig.NetworkMode == n.Name {
+		c.HostConfig.NetworkMode = "none"
+		for _, name := range c.networkOrder() {
+			c.HostConfig.NetworkMode = name
+			break
+		}
+	}
+	if len(c.NetworkSettings.Networks) == 0 {
+		c.NetworkSettings.Networks = nil
+	}
+	s.opts.Networks.RemoveEndpoint(ctx, n, c.ID)
+	if err := s.opts.Networks.Release(ctx, n, c.ID); err != nil {
+		return err
+	}
+	return atomicfile.WriteJSON(s.store.path(c.ID, "config.json"), c, 0o600)
 }
 
 // sharedNetNS is the network namespace of the running container a
@@ -440,4 +556,64 @@ func resolvConf(c *Container, userNet *network.Network) string {
 		fmt.Fprintf(&b, "options %s\n", strings.Join(options, " "))
 	}
 	return b.String()
+}
+
+// Reconcile removes the network leftovers of containers that no longer
+// run (their monitor was killed, or the host crashed): firewall rules,
+// veths and namespaces. `system prune` calls it.
+func (s *Service) Reconcile(ctx context.Context) error {
+	all, err := s.store.list()
+	if err != nil {
+		return err
+	}
+	live := map[string]bool{}
+	for _, c := range all {
+		if s.store.monitorAlive(c.ID) {
+			live[c.ID] = true
+			continue
+		}
+		s.unplumb(ctx, c)
+	}
+	if fw, err := s.firewall(); err == nil {
+		owners, _ := fw.Owners()
+		for _, o := range owners {
+			if !live[o] && len(o) == 64 {
+				fw.RemovePorts(o)
+			}
+		}
+	}
+	ents, _ := os.ReadDir(filepath.Join(s.opts.RunRoot, "netns"))
+	for _, e := range ents {
+		if !live[e.Name()] {
+			network.DeleteNamespace(filepath.Join(s.opts.RunRoot, "netns", e.Name()))
+		}
+	}
+	return nil
+}
+
+// stopDNS ends the network's DNS responder, if one runs, and waits (a
+// few seconds at most) until it has let go of its lock and socket, so that
+// a new network with the same gateway can have its own at once.
+func (s *Service) stopDNS(ctx context.Context, n *network.Network) {
+	dir := filepath.Join(s.opts.RunRoot, "networks", n.ID)
+	defer os.RemoveAll(dir)
+	data, err := os.ReadFile(filepath.Join(dir, "dns.pid"))
+	if err != nil {
+		return
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil || pid <= 1 {
+		return
+	}
+	lockPath := filepath.Join(dir, "dns.lock")
+	if l, err := lockfile.TryAcquire(lockPath, lockfile.Exclusive); err == nil {
+		l.Unlock() // nobody holds it: the pid is stale
+		return
+	}
+	syscall.Kill(pid, syscall.SIGTERM)
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if l, err := lockfile.Acquire(wctx, lockPath, lockfile.Exclusive); err == nil {
+		l.Unlock()
+	}
 }

@@ -15,7 +15,7 @@ func BusyboxApplets() []string {
 	return []string{"sh", "ls", "cat", "echo", "true", "false", "sleep", "id", "env", "wc", "httpd", "nc",
 		"grep", "head", "tail", "mount", "ps", "hostname", "pwd", "seq", "stty", "tty", "touch", "mkdir", "rm",
 		"sed", "tr", "cut", "sort", "date", "test", "[", "kill", "dd", "printf", "yes", "wget", "top", "whoami",
-		"ip", "ping", "nslookup"}
+		"ip", "ping", "nslookup", "timeout"}
 }
 
 // BusyboxEntries returns the entries of [BusyboxLayer]: a minimal root

@@ -109,10 +109,24 @@ func DeleteBridge(n *Network) error {
 	return nil
 }
 
-// hostVeth is the host end's name of a container's veth on its idx-th
-// network.
-func hostVeth(containerID string, idx int) string {
-	return fmt.Sprintf("vb%s%d", containerID[:10], idx)
+// hostVeth is the host end's name of a container's veth on a network.
+func hostVeth(containerID, networkID string) string {
+	return "vb" + containerID[:8] + networkID[:4]
+}
+
+// Attached counts the container's veths on the host: its interfaces.
+func Attached(containerID string) int {
+	links, err := netlink.LinkList()
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, l := range links {
+		if strings.HasPrefix(l.Attrs().Name, "vb"+containerID[:8]) {
+			n++
+		}
+	}
+	return n
 }
 
 // MAC is the address a container gets on a network: 02:42 and its IPv4
@@ -129,7 +143,6 @@ type AttachOptions struct {
 	MAC     net.HardwareAddr // nil: MAC(IP)
 	// Ifname in the container: eth0, eth1, … in the order of networks.
 	Ifname string
-	Index  int
 	// DefaultRoute through this network's gateway (the first non-internal
 	// network of the container).
 	DefaultRoute bool
@@ -147,7 +160,7 @@ func Attach(nsPath, containerID string, o AttachOptions) (err error) {
 	if err != nil {
 		return fmt.Errorf("find bridge %s: %w", n.Bridge, err)
 	}
-	hostName := hostVeth(containerID, o.Index)
+	hostName := hostVeth(containerID, n.ID)
 	peerName := "vp" + hostName[2:]
 	if old, err := netlink.LinkByName(hostName); err == nil {
 		netlink.LinkDel(old) // left by a killed monitor
@@ -221,10 +234,18 @@ func Detach(containerID string) {
 	if err != nil {
 		return
 	}
-	prefix := "vb" + containerID[:10]
+	prefix := "vb" + containerID[:8]
 	for _, l := range links {
 		if strings.HasPrefix(l.Attrs().Name, prefix) {
 			netlink.LinkDel(l)
 		}
+	}
+}
+
+// DetachOne removes the host end of the container's veth on a network,
+// taking the interface out of the container.
+func DetachOne(containerID, networkID string) {
+	if l, err := netlink.LinkByName(hostVeth(containerID, networkID)); err == nil {
+		netlink.LinkDel(l)
 	}
 }

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -136,8 +138,9 @@ func TestNetworkIsolation(t *testing.T) {
 	a := strings.TrimSpace(e.ok("run", "-d", "--name", "aa", "--network", "one", "busybox", "sh", "-c", httpdCmd))
 	ipA := strings.TrimSpace(e.ok("inspect", "-f", "{{.NetworkSettings.IPAddress}}", a))
 	// From another network: no route through the host between berth
-	// networks.
-	if r := e.run("run", "--rm", "--network", "two", "busybox", "wget", "-T", "2", "-qO-", "http://"+ipA+"/"); r.code == 0 {
+	// networks. (timeout runs under sh, and not as sh's last command,
+	// which sh would exec: as PID 1, wget would ignore its SIGTERM.)
+	if r := e.run("run", "--rm", "--network", "two", "busybox", "sh", "-c", "timeout 3 wget -qO- http://"+ipA+"/ || exit 1"); r.code == 0 {
 		t.Fatalf("a container on another network reached %s: %q", ipA, r.out)
 	}
 	// --ip on a --subnet network.
@@ -167,6 +170,63 @@ func TestNetworkIsolation(t *testing.T) {
 		t.Fatalf("network rm of a used network: %+v", r)
 	}
 	e.ok("rm", "-f", a)
+}
+
+func TestNetworkConnect(t *testing.T) {
+	e := netEnv(t)
+	e.ok("network", "create", "front")
+	e.ok("network", "create", "back")
+	e.ok("run", "-d", "--name", "db", "--network", "back", "busybox", "sh", "-c", httpdCmd)
+	e.ok("run", "-d", "--name", "app", "--network", "front", "busybox", "sleep", "1000")
+	if r := e.run("exec", "app", "sh", "-c", "timeout 3 wget -qO- http://db/"); r.code == 0 {
+		t.Fatalf("app reached db before connect: %+v", r)
+	}
+	// A running container gets an interface on the new network at once.
+	e.ok("network", "connect", "--alias", "cache", "back", "app")
+	if out := e.ok("exec", "app", "sh", "-c", "timeout 3 wget -qO- http://db/"); !strings.HasPrefix(out, "served-by-") {
+		t.Fatalf("app after connect: %q", out)
+	}
+	if out := e.ok("run", "--rm", "--network", "back", "busybox", "sh", "-c", "ping -c 1 -W 2 cache >/dev/null && echo ok"); out != "ok\n" {
+		t.Fatalf("the connected container's alias: %q", out)
+	}
+	if r := e.run("network", "connect", "back", "app"); r.code == 0 || !strings.Contains(r.err, "already exists") {
+		t.Fatalf("second connect: %+v", r)
+	}
+	e.ok("network", "disconnect", "back", "app")
+	if r := e.run("exec", "app", "sh", "-c", "timeout 3 wget -qO- http://db/"); r.code == 0 {
+		t.Fatalf("app reached db after disconnect: %+v", r)
+	}
+	// Kept across a restart.
+	e.ok("network", "connect", "back", "app")
+	e.ok("restart", "-t", "1", "app")
+	if out := e.ok("exec", "app", "sh", "-c", "timeout 3 wget -qO- http://db/"); !strings.HasPrefix(out, "served-by-") {
+		t.Fatalf("app after restart: %q", out)
+	}
+	e.ok("rm", "-f", "app", "db")
+}
+
+func TestSystemPruneReconciles(t *testing.T) {
+	e := netEnv(t)
+	e.ok("network", "create", "gone")
+	id := strings.TrimSpace(e.ok("run", "-d", "--network", "gone", "-p", "127.0.0.1:18090:80", "busybox", "sleep", "1000"))
+	var st struct{ MonitorPid, Pid int }
+	data, _ := os.ReadFile(filepath.Join(e.root, "containers", id, "state.json"))
+	if err := json.Unmarshal(data, &st); err != nil || st.MonitorPid == 0 {
+		t.Fatalf("state: %s", data)
+	}
+	// The monitor and the container die without cleaning up.
+	syscall.Kill(st.MonitorPid, syscall.SIGKILL)
+	syscall.Kill(st.Pid, syscall.SIGKILL)
+	waitFor(t, func() bool { return syscall.Kill(st.Pid, 0) != nil })
+	if out := e.ok("system", "prune", "-f"); !strings.Contains(out, id) || !strings.Contains(out, "Deleted Networks:\ngone") {
+		t.Fatalf("system prune: %q", out)
+	}
+	if out, _ := exec.Command("nft", "list", "table", "ip", "berth").CombinedOutput(); strings.Contains(string(out), id) {
+		t.Fatalf("rules of the dead container left:\n%s", out)
+	}
+	if ents, _ := os.ReadDir(filepath.Join(e.runRoot, "netns")); len(ents) > 0 {
+		t.Fatalf("namespaces left: %v", ents)
+	}
 }
 
 func TestConcurrentAddresses(t *testing.T) {

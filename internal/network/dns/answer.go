@@ -30,7 +30,11 @@ func (s *Server) answer(ctx context.Context, req *mdns.Msg) *mdns.Msg {
 	q := req.Question[0]
 	if q.Qclass == mdns.ClassINET {
 		var table map[string][]netip.Addr
-		if s.records != nil {
+		switch {
+		case s.recordsFor != nil:
+			client, _ := ctx.Value(clientKey{}).(netip.Addr)
+			table = s.recordsFor(client)
+		case s.records != nil:
 			table = s.records()
 		}
 		if addrs, ok := table[canonical(q.Name)]; ok {

@@ -22,6 +22,15 @@ import (
 // and must not modify a map it has returned.
 type Records func() map[string][]netip.Addr
 
+// RecordsFor is Records for one client: the names the querying address
+// may resolve (Docker resolves the names of every network a container is
+// on, whichever network's resolver it asks). The address is invalid when
+// the transport gives none.
+type RecordsFor func(client netip.Addr) map[string][]netip.Addr
+
+// clientKey carries the querying address in a query's context.
+type clientKey struct{}
+
 // Defaults for the zero values of Config.
 const (
 	DefaultTTL     = 600 * time.Second // Docker's TTL for container names
@@ -36,6 +45,8 @@ type Config struct {
 	// Records gives the network's names. Nil means no names: every query is
 	// forwarded.
 	Records Records
+	// RecordsFor, if set, is used instead of Records.
+	RecordsFor RecordsFor
 	// Upstreams are the resolvers for every other name, "IP:PORT" (a bare IP
 	// means port 53), tried in order. None means REFUSED for other names.
 	Upstreams []string
@@ -59,13 +70,14 @@ const shutdownGrace = 5 * time.Second
 // Server serves DNS over UDP and TCP on one address. It is made by Listen and
 // run by Serve, once.
 type Server struct {
-	addr      netip.AddrPort
-	records   Records
-	upstreams []string
-	ttl       uint32
-	timeout   time.Duration
-	udp       *mdns.Client // to upstreams
-	tcp       *mdns.Client // to upstreams, after a truncated UDP answer
+	addr       netip.AddrPort
+	records    Records
+	recordsFor RecordsFor
+	upstreams  []string
+	ttl        uint32
+	timeout    time.Duration
+	udp        *mdns.Client // to upstreams
+	tcp        *mdns.Client // to upstreams, after a truncated UDP answer
 
 	pc *net.UDPConn
 	ln *net.TCPListener
@@ -114,12 +126,13 @@ func Listen(cfg Config) (*Server, error) {
 	}
 
 	s := &Server{
-		records:   cfg.Records,
-		upstreams: upstreams,
-		ttl:       uint32(ttlSeconds),
-		timeout:   timeout,
-		udp:       &mdns.Client{Net: "udp", Timeout: timeout, UDPSize: mdns.DefaultMsgSize},
-		tcp:       &mdns.Client{Net: "tcp", Timeout: timeout},
+		records:    cfg.Records,
+		recordsFor: cfg.RecordsFor,
+		upstreams:  upstreams,
+		ttl:        uint32(ttlSeconds),
+		timeout:    timeout,
+		udp:        &mdns.Client{Net: "udp", Timeout: timeout, UDPSize: mdns.DefaultMsgSize},
+		tcp:        &mdns.Client{Net: "tcp", Timeout: timeout},
 	}
 	if err := s.bind(ap); err != nil {
 		return nil, fmt.Errorf("listen dns on %s: %w", cfg.Addr, err)
@@ -285,6 +298,9 @@ func (s *Server) Serve(ctx context.Context) error {
 
 // serveDNS answers one query that arrived on w.
 func (s *Server) serveDNS(ctx context.Context, w mdns.ResponseWriter, req *mdns.Msg) {
+	if ap, err := netip.ParseAddrPort(w.RemoteAddr().String()); err == nil {
+		ctx = context.WithValue(ctx, clientKey{}, ap.Addr().Unmap())
+	}
 	resp := s.answer(ctx, req)
 	if resp == nil {
 		return
