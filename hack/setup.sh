@@ -12,7 +12,9 @@ PREFIX=${PREFIX:-/usr/local}
 # tests' real registries and images.
 # libseccomp-dev and pkg-config: the embedded runtime's seccomp support (cgo).
 # skopeo writes the docker-archive and OCI layouts the save/load tests read.
-PACKAGES=(ca-certificates curl git gcc libc6-dev pkg-config libseccomp-dev docker-registry busybox-static apache2-utils skopeo)
+# iproute2 and nftables: the network tests build namespaces with `ip` and
+# read berth's table with `nft` (berth itself uses netlink, never them).
+PACKAGES=(ca-certificates curl git gcc libc6-dev pkg-config libseccomp-dev docker-registry busybox-static apache2-utils skopeo iproute2 nftables)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
