@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -29,6 +30,10 @@ type containerFlags struct {
 	publish, expose, aliases, addHosts, dns, dnsSearch, dnsOptions                       []string
 	ip, macAddress                                                                       string
 	publishAll                                                                           bool
+	healthCmd                                                                            string
+	healthInterval, healthTimeout, healthStartPeriod                                     time.Duration
+	healthRetries                                                                        int
+	noHealthcheck                                                                        bool
 	tty, interactive, readOnly, init, privileged, rm                                     bool
 	stopTimeout                                                                          int
 	cpuShares, pidsLimit                                                                 int64
@@ -74,6 +79,12 @@ func (f *containerFlags) add(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&f.dns, "dns", nil, "Set custom DNS servers")
 	fs.StringArrayVar(&f.dnsSearch, "dns-search", nil, "Set custom DNS search domains")
 	fs.StringArrayVar(&f.dnsOptions, "dns-option", nil, "Set DNS options")
+	fs.StringVar(&f.healthCmd, "health-cmd", "", "Command to run to check health")
+	fs.DurationVar(&f.healthInterval, "health-interval", 0, "Time between running the check (ms|s|m|h) (default 0s)")
+	fs.DurationVar(&f.healthTimeout, "health-timeout", 0, "Maximum time to allow one check to run (ms|s|m|h) (default 0s)")
+	fs.DurationVar(&f.healthStartPeriod, "health-start-period", 0, "Start period for the container to initialize before starting health-retries countdown (ms|s|m|h) (default 0s)")
+	fs.IntVar(&f.healthRetries, "health-retries", 0, "Consecutive failures needed to report unhealthy")
+	fs.BoolVar(&f.noHealthcheck, "no-healthcheck", false, "Disable any container-specified HEALTHCHECK")
 	fs.StringArrayVarP(&f.volumes, "volume", "v", nil, "Bind mount a volume")
 	fs.StringArrayVar(&f.mounts, "mount", nil, "Attach a filesystem mount to the container")
 	fs.StringArrayVar(&f.tmpfs, "tmpfs", nil, "Mount a tmpfs directory")
@@ -151,7 +162,42 @@ func (f *containerFlags) options(fs *pflag.FlagSet, args []string) (container.Cr
 	if err := f.networkOptions(&o); err != nil {
 		return o, err
 	}
+	if err := f.healthOptions(c); err != nil {
+		return o, err
+	}
 	return o, nil
+}
+
+// healthOptions checks the --health-* flags as the docker CLI does.
+func (f *containerFlags) healthOptions(c *container.Config) error {
+	set := f.healthCmd != "" || f.healthInterval != 0 || f.healthTimeout != 0 || f.healthStartPeriod != 0 || f.healthRetries != 0
+	if f.noHealthcheck {
+		if set {
+			return errors.New("--no-healthcheck conflicts with --health-* options")
+		}
+		c.Healthcheck = &container.HealthConfig{Test: []string{"NONE"}}
+		return nil
+	}
+	if !set {
+		return nil
+	}
+	for name, d := range map[string]time.Duration{"--health-interval": f.healthInterval, "--health-timeout": f.healthTimeout, "--health-start-period": f.healthStartPeriod} {
+		if d < 0 {
+			return fmt.Errorf("%s cannot be negative", name)
+		}
+		if d != 0 && d < time.Millisecond {
+			return fmt.Errorf("%s is too short: must be at least 1ms", name)
+		}
+	}
+	if f.healthRetries < 0 {
+		return errors.New("--health-retries cannot be negative")
+	}
+	hc := &container.HealthConfig{Interval: f.healthInterval, Timeout: f.healthTimeout, StartPeriod: f.healthStartPeriod, Retries: f.healthRetries}
+	if f.healthCmd != "" {
+		hc.Test = []string{"CMD-SHELL", f.healthCmd}
+	}
+	c.Healthcheck = hc
+	return nil
 }
 
 // networkOptions checks -p, -P, --expose, --ip, --network-alias,

@@ -35,17 +35,18 @@ type inspectContainer struct {
 }
 
 type inspectState struct {
-	Status     string `json:"Status"`
-	Running    bool   `json:"Running"`
-	Paused     bool   `json:"Paused"`
-	Restarting bool   `json:"Restarting"`
-	OOMKilled  bool   `json:"OOMKilled"`
-	Dead       bool   `json:"Dead"`
-	Pid        int    `json:"Pid"`
-	ExitCode   int    `json:"ExitCode"`
-	Error      string `json:"Error"`
-	StartedAt  string `json:"StartedAt"`
-	FinishedAt string `json:"FinishedAt"`
+	Status     string            `json:"Status"`
+	Running    bool              `json:"Running"`
+	Paused     bool              `json:"Paused"`
+	Restarting bool              `json:"Restarting"`
+	OOMKilled  bool              `json:"OOMKilled"`
+	Dead       bool              `json:"Dead"`
+	Pid        int               `json:"Pid"`
+	ExitCode   int               `json:"ExitCode"`
+	Error      string            `json:"Error"`
+	StartedAt  string            `json:"StartedAt"`
+	FinishedAt string            `json:"FinishedAt"`
+	Health     *container.Health `json:"Health,omitempty"`
 }
 
 const zeroTime = "0001-01-01T00:00:00Z"
@@ -64,7 +65,7 @@ func toInspectContainer(svc *container.Service, v *container.View) inspectContai
 		State: inspectState{Status: st.Status, Running: st.Status == container.StatusRunning || st.Status == container.StatusPaused,
 			Paused: st.Status == container.StatusPaused, Restarting: st.Status == container.StatusRestarting, OOMKilled: st.OOMKilled,
 			Dead: st.Status == container.StatusDead, Pid: st.Pid, ExitCode: st.ExitCode, Error: st.Error,
-			StartedAt: ts(st.StartedAt, st.StartedAt.IsZero()), FinishedAt: ts(st.FinishedAt, st.FinishedAt.IsZero())},
+			StartedAt: ts(st.StartedAt, st.StartedAt.IsZero()), FinishedAt: ts(st.FinishedAt, st.FinishedAt.IsZero()), Health: st.Health},
 		Image: v.ImageID.String(), ResolvConfPath: filepath.Join(dir, "resolv.conf"), HostnamePath: filepath.Join(dir, "hostname"),
 		HostsPath: filepath.Join(dir, "hosts"), LogPath: svc.LogPath(v.ID), Name: "/" + v.Name, RestartCount: st.RestartCount,
 		Driver: "overlay", Platform: "linux", HostConfig: v.HostConfig, Mounts: mountsOf(v), Config: v.Config,

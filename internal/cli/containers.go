@@ -435,7 +435,14 @@ func statusText(v *container.View) string {
 	st := v.State
 	switch st.Status {
 	case container.StatusRunning:
-		return "Up " + humanDuration(time.Since(st.StartedAt))
+		up := "Up " + humanDuration(time.Since(st.StartedAt))
+		if h := st.Health; h != nil {
+			if h.Status == container.HealthStarting {
+				return up + " (health: starting)"
+			}
+			return up + " (" + h.Status + ")"
+		}
+		return up
 	case container.StatusPaused:
 		return "Up " + humanDuration(time.Since(st.StartedAt)) + " (Paused)"
 	case container.StatusRestarting:

@@ -274,7 +274,7 @@ func (s *Service) runOnce(ctx context.Context, c *Container, rt runtime.Runtime,
 	if err != nil {
 		return 0, fmt.Errorf("image of container %s: %w", id, err)
 	}
-	cfg, _, err := s.opts.Images.Config(img)
+	cfg, rawConfig, err := s.opts.Images.Config(img)
 	if err != nil {
 		return 0, err
 	}
@@ -347,8 +347,20 @@ func (s *Service) runOnce(ctx context.Context, c *Container, rt runtime.Runtime,
 	}
 	console := p.Console()
 	h.setProcess(p, console)
+	stateMu.Lock()
 	*st = State{Status: StatusRunning, Pid: p.Pid(), MonitorPid: os.Getpid(), StartedAt: time.Now().UTC(), RestartCount: st.RestartCount}
-	if err := s.store.saveState(id, *st); err != nil {
+	err = s.store.saveState(id, *st)
+	stateMu.Unlock()
+	hctx, stopHealth := context.WithCancel(ctx)
+	var health sync.WaitGroup
+	if hc := healthConfig(c, rawConfig); hc != nil {
+		health.Add(1)
+		go func() {
+			defer health.Done()
+			s.checkHealth(hctx, id, rt, *spec.Process, hc, st)
+		}()
+	}
+	if err != nil {
 		s.log.Error("save state", "container", id, "err", err)
 	}
 	h.broadcast(monitor.Ready, u32(uint32(p.Pid())))
@@ -408,6 +420,8 @@ func (s *Service) runOnce(ctx context.Context, c *Container, rt runtime.Runtime,
 	}()
 	code, werr := p.Wait()
 	trim.Stop()
+	stopHealth()
+	health.Wait()
 	if werr != nil {
 		s.log.Warn("wait", "container", id, "err", werr)
 	}

@@ -68,6 +68,8 @@ type Config struct {
 	StopSignal    string              `json:"StopSignal,omitempty"`
 	StopTimeout   *int                `json:"StopTimeout,omitempty"`
 	ExposedPorts  map[string]struct{} `json:"ExposedPorts,omitempty"`
+	// Healthcheck is --health-* (over the image's HEALTHCHECK).
+	Healthcheck *HealthConfig `json:"Healthcheck,omitempty"`
 }
 
 // HostConfig is Docker's HostConfig, as far as berth has it.
@@ -131,6 +133,7 @@ type State struct {
 	StartedAt    time.Time `json:"StartedAt"`
 	FinishedAt   time.Time `json:"FinishedAt"`
 	OOMKilled    bool      `json:"OOMKilled"`
+	Health       *Health   `json:"Health,omitempty"`
 	RestartCount int       `json:"RestartCount"`
 }
 
