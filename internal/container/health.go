@@ -120,16 +120,13 @@ func healthArgs(test []string) []string {
 var stateMu sync.Mutex
 
 // checkHealth runs hc in the running container every interval until ctx
-// is done, keeping st.Health up to date in the state file, as Docker's
+// is done, keeping st.Health (set to starting by the caller) up to date in
+// the state file, as Docker's
 // health monitor does: "starting" until a check passes (failures during
 // the start period do not count), "unhealthy" after Retries failures in a
 // row, "healthy" after any pass.
 func (s *Service) checkHealth(ctx context.Context, id string, rt runtime.Runtime, proc specs.Process, hc *HealthConfig, st *State) {
 	started := time.Now()
-	stateMu.Lock()
-	st.Health = &Health{Status: HealthStarting, Log: []HealthResult{}}
-	s.store.saveState(id, *st)
-	stateMu.Unlock()
 	t := time.NewTimer(hc.Interval)
 	defer t.Stop()
 	for {

@@ -347,13 +347,19 @@ func (s *Service) runOnce(ctx context.Context, c *Container, rt runtime.Runtime,
 	}
 	console := p.Console()
 	h.setProcess(p, console)
+	hc := healthConfig(c, rawConfig)
 	stateMu.Lock()
 	*st = State{Status: StatusRunning, Pid: p.Pid(), MonitorPid: os.Getpid(), StartedAt: time.Now().UTC(), RestartCount: st.RestartCount}
+	if hc != nil {
+		// Known from the first state written: a waiter never sees a
+		// running container without its health.
+		st.Health = &Health{Status: HealthStarting, Log: []HealthResult{}}
+	}
 	err = s.store.saveState(id, *st)
 	stateMu.Unlock()
 	hctx, stopHealth := context.WithCancel(ctx)
 	var health sync.WaitGroup
-	if hc := healthConfig(c, rawConfig); hc != nil {
+	if hc != nil {
 		health.Add(1)
 		go func() {
 			defer health.Done()
