@@ -171,6 +171,7 @@ func newRootCommand(g *globals) *cobra.Command {
 		newNetworkCommand(g),
 		newPortCommand(g),
 		newDNSCommand(g),
+		newComposeCommand(g),
 	)
 	return root
 }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"berth.dev/berth/internal/compose"
 	"berth.dev/berth/internal/config"
 	"berth.dev/berth/internal/container"
 	"berth.dev/berth/internal/credential"
@@ -335,6 +336,34 @@ func (e *Engine) networkConfig() (network.Config, error) {
 		cfg.Pools = append(cfg.Pools, network.Pool{Base: p, Size: ap.Size})
 	}
 	return cfg, nil
+}
+
+// Compose is the compose package's backend: this engine's services, and
+// pulls of missing images through the registry rules.
+func (e *Engine) Compose(ctx context.Context) (compose.Backend, error) {
+	ctrs, err := e.Containers(ctx)
+	if err != nil {
+		return compose.Backend{}, err
+	}
+	nets, err := e.Networks(ctx)
+	if err != nil {
+		return compose.Backend{}, err
+	}
+	vols, err := e.Volumes(ctx)
+	if err != nil {
+		return compose.Backend{}, err
+	}
+	return compose.Backend{Containers: ctrs, Networks: nets, Volumes: vols, EnsureImage: func(ctx context.Context, ref string) error {
+		imgs, err := e.Images(ctx)
+		if err != nil {
+			return err
+		}
+		if _, _, err := imgs.Resolve(ref); err == nil {
+			return nil
+		}
+		_, _, err = e.Pull(ctx, ref, registryconf.Flags{}, image.PullOptions{})
+		return err
+	}}, nil
 }
 
 // Volumes opens the volume store (<root>/volumes).

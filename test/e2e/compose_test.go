@@ -1,0 +1,91 @@
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const composeFile = `services:
+  db:
+    image: busybox
+    command: ["sh", "-c", "sleep 1; mkdir -p /www; echo db-data > /www/index.html; touch /tmp/ready; exec httpd -f -p 80 -h /www"]
+    healthcheck:
+      test: ["CMD", "test", "-e", "/tmp/ready"]
+      interval: 200ms
+      retries: 10
+    volumes:
+      - data:/data
+  web:
+    image: busybox
+    depends_on:
+      db:
+        condition: service_healthy
+    # Fails at once unless db serves already: depends_on waited for it.
+    command: ["sh", "-c", "wget -qO- http://db/ > /tmp/got && exec sleep 1000"]
+    environment:
+      GREETING: ${GREETING:-hello}
+volumes:
+  data: {}
+`
+
+func TestComposeUpDown(t *testing.T) {
+	e := netEnv(t)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "compose.yaml"), []byte(composeFile), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := func(args ...string) string {
+		t.Helper()
+		return e.ok(append([]string{"compose", "-f", filepath.Join(dir, "compose.yaml"), "-p", "demo"}, args...)...)
+	}
+	if out := c("config"); !strings.Contains(out, "GREETING: hello") || !strings.Contains(out, "name: demo") {
+		t.Fatalf("compose config:\n%s", out)
+	}
+	c("up", "-d")
+	if out := e.ok("exec", "demo-web-1", "sh", "-c", "cat /tmp/got; echo $GREETING"); out != "db-data\nhello\n" {
+		t.Fatalf("web after up: %q", out)
+	}
+	if out := c("ps", "--format", "{{.Name}} {{.Service}}"); out != "demo-db-1 db\ndemo-web-1 web\n" {
+		t.Fatalf("compose ps: %q", out)
+	}
+	if out := e.ok("inspect", "-f", `{{index .Config.Labels "com.docker.compose.project"}} {{index .Config.Labels "com.docker.compose.container-number"}}`, "demo-db-1"); out != "demo 1\n" {
+		t.Fatalf("labels: %q", out)
+	}
+	// up again: nothing changed, nothing recreated; a changed service is.
+	dbID := strings.TrimSpace(e.ok("inspect", "-f", "{{.Id}}", "demo-db-1"))
+	webID := strings.TrimSpace(e.ok("inspect", "-f", "{{.Id}}", "demo-web-1"))
+	c("up", "-d")
+	if id := strings.TrimSpace(e.ok("inspect", "-f", "{{.Id}}", "demo-web-1")); id != webID {
+		t.Fatal("an unchanged service was recreated")
+	}
+	t.Setenv("GREETING", "changed")
+	c("up", "-d")
+	if id := strings.TrimSpace(e.ok("inspect", "-f", "{{.Id}}", "demo-web-1")); id == webID {
+		t.Fatal("a changed service was not recreated")
+	}
+	if id := strings.TrimSpace(e.ok("inspect", "-f", "{{.Id}}", "demo-db-1")); id != dbID {
+		t.Fatal("an unchanged dependency was recreated")
+	}
+	if out := e.ok("exec", "demo-web-1", "sh", "-c", "echo $GREETING"); out != "changed\n" {
+		t.Fatalf("recreated web: %q", out)
+	}
+	c("down", "-v")
+	if out := e.ok("ps", "-aq"); out != "" {
+		t.Fatalf("containers left after down: %q", out)
+	}
+	if out := e.ok("network", "ls", "--format", "{{.Name}}"); strings.Contains(out, "demo_default") {
+		t.Fatalf("network left after down: %q", out)
+	}
+	if out := e.ok("volume", "ls", "-q"); out != "" {
+		t.Fatalf("volumes left after down -v: %q", out)
+	}
+
+	// A key berth cannot run is named, not ignored.
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("services:\n  app:\n    image: busybox\n    build: .\n"), 0o644)
+	if r := e.run("compose", "-f", bad, "up", "-d"); r.code == 0 || !strings.Contains(r.err, "build") {
+		t.Fatalf("compose with build: %+v", r)
+	}
+}
