@@ -119,6 +119,9 @@ func newRootCommand(g *globals) *cobra.Command {
 		},
 	}
 	root.CompletionOptions.DisableDefaultCmd = true
+	// Flags of a parent command given before its subcommand are the
+	// parent's (`compose -f FILE logs -f`).
+	root.TraverseChildren = true
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 
 	pf := root.PersistentFlags()

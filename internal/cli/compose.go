@@ -1,15 +1,25 @@
 package cli
 
 import (
+	"bytes"
+	"context"
+	"errors"
 	"fmt"
+	"io"
 	"os"
+	"sort"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"berth.dev/berth/internal/compose"
+	"berth.dev/berth/internal/container"
 	"berth.dev/berth/internal/errdefs"
+	"berth.dev/berth/internal/image"
+	"berth.dev/berth/internal/monitor"
+	"berth.dev/berth/internal/registryconf"
 )
 
 // newComposeCommand is `berth compose`: Compose projects run in-process on
@@ -22,13 +32,379 @@ func newComposeCommand(g *globals) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	pf := cmd.PersistentFlags()
+	// Local to `compose` (given before the subcommand, as with docker
+	// compose): -f is --file here and --follow or --force after it.
+	pf := cmd.Flags()
 	pf.StringArrayVarP(&lo.Files, "file", "f", nil, "Compose configuration files")
 	pf.StringVarP(&lo.ProjectName, "project-name", "p", "", "Project name")
 	pf.StringVar(&lo.WorkDir, "project-directory", "", "Specify an alternate working directory (default: the path of the first Compose file)")
 	pf.StringArrayVar(&lo.EnvFiles, "env-file", nil, "Specify an alternate environment file")
 	pf.StringArrayVar(&lo.Profiles, "profile", nil, "Specify a profile to enable")
-	cmd.AddCommand(newComposeConfigCommand(g, &lo), newComposeUpCommand(g, &lo), newComposeDownCommand(g, &lo), newComposePsCommand(g, &lo))
+	cmd.AddCommand(newComposeConfigCommand(g, &lo), newComposeUpCommand(g, &lo), newComposeDownCommand(g, &lo), newComposePsCommand(g, &lo),
+		newComposeLogsCommand(g, &lo), newComposePullCommand(g, &lo), newComposePortCommand(g, &lo), newComposeImagesCommand(g, &lo), newComposeLsCommand(g))
+	for _, verb := range []string{"start", "stop", "restart", "kill", "rm"} {
+		cmd.AddCommand(newComposeLifecycleCommand(g, &lo, verb))
+	}
+	return cmd
+}
+
+// composeBackend opens the engine's compose backend and the project's name.
+func composeBackend(cmd *cobra.Command, g *globals, lo *compose.LoadOptions) (compose.Backend, string, error) {
+	name, err := projectName(cmd, lo)
+	if err != nil {
+		return compose.Backend{}, "", err
+	}
+	e, err := g.newEngine(cmd)
+	if err != nil {
+		return compose.Backend{}, "", err
+	}
+	b, err := e.Compose(cmd.Context())
+	return b, name, err
+}
+
+// selected are the project's containers of the services named (all if
+// none).
+func selected(cmd *cobra.Command, b compose.Backend, project string, services []string) ([]*container.View, error) {
+	vs, err := compose.Containers(cmd.Context(), b, project, "")
+	if err != nil {
+		return nil, err
+	}
+	var out []*container.View
+	for _, v := range vs {
+		if len(services) == 0 || contains(services, v.Config.Labels[compose.LabelService]) {
+			out = append(out, v)
+		}
+	}
+	return out, nil
+}
+
+func newComposeLifecycleCommand(g *globals, lo *compose.LoadOptions, verb string) *cobra.Command {
+	var timeout int
+	var signal string
+	var force, volumes bool
+	short := map[string]string{"start": "Start services", "stop": "Stop services", "restart": "Restart service containers",
+		"kill": "Force stop service containers", "rm": "Removes stopped service containers"}[verb]
+	cmd := &cobra.Command{
+		Use:   verb + " [OPTIONS] [SERVICE...]",
+		Short: short,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			b, name, err := composeBackend(cmd, g, lo)
+			if err != nil {
+				return err
+			}
+			vs, err := selected(cmd, b, name, args)
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			var errs []error
+			for _, v := range vs {
+				var err error
+				switch verb {
+				case "start":
+					if v.State.Status != container.StatusRunning {
+						var att *container.Attachment
+						if _, att, err = b.Containers.Start(ctx, v.ID); err == nil {
+							att.Close()
+						}
+					}
+				case "stop":
+					err = b.Containers.Stop(ctx, v.ID, time.Duration(timeout)*time.Second, 0)
+				case "restart":
+					if err = b.Containers.Stop(ctx, v.ID, time.Duration(timeout)*time.Second, 0); err == nil {
+						var att *container.Attachment
+						if _, att, err = b.Containers.Start(ctx, v.ID); err == nil {
+							att.Close()
+						}
+					}
+				case "kill":
+					sig, serr := parseSignal(signal)
+					if serr != nil {
+						return serr
+					}
+					_, err = b.Containers.Kill(ctx, v.ID, sig)
+				case "rm":
+					if v.State.Status == container.StatusRunning && !force {
+						continue // Docker Compose removes stopped containers only
+					}
+					_, err = b.Containers.Remove(ctx, v.ID, force, volumes)
+				}
+				if err != nil {
+					errs = append(errs, err)
+					continue
+				}
+				fmt.Fprintf(g.streams.Err, " Container %s  %s\n", v.Name, map[string]string{"start": "Started", "stop": "Stopped", "restart": "Restarted", "kill": "Killed", "rm": "Removed"}[verb])
+			}
+			return errors.Join(errs...)
+		},
+	}
+	switch verb {
+	case "stop", "restart":
+		cmd.Flags().IntVarP(&timeout, "timeout", "t", 10, "Specify a shutdown timeout in seconds")
+	case "kill":
+		cmd.Flags().StringVarP(&signal, "signal", "s", "SIGKILL", "SIGNAL to send to the container")
+	case "rm":
+		cmd.Flags().BoolVarP(&force, "force", "f", false, "Don't ask to confirm removal (and remove running containers)")
+		cmd.Flags().BoolVarP(&volumes, "volumes", "v", false, "Remove any anonymous volumes attached to containers")
+		cmd.Flags().BoolP("stop", "s", false, "Stop the containers, if required, before removing")
+	}
+	return cmd
+}
+
+func newComposeLogsCommand(g *globals, lo *compose.LoadOptions) *cobra.Command {
+	var follow, timestamps, noColor bool
+	var tail string
+	cmd := &cobra.Command{
+		Use:   "logs [OPTIONS] [SERVICE...]",
+		Short: "View output from containers",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			b, name, err := composeBackend(cmd, g, lo)
+			if err != nil {
+				return err
+			}
+			vs, err := selected(cmd, b, name, args)
+			if err != nil {
+				return err
+			}
+			n := -1
+			if tail != "all" && tail != "" {
+				if n, err = strconv.Atoi(tail); err != nil {
+					return usageError{fmt.Errorf("invalid tail value %q", tail)}
+				}
+			}
+			return composeLogs(cmd.Context(), g, b, vs, n, follow, timestamps, !noColor && isTerminal(g.streams.Out))
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVarP(&follow, "follow", "f", false, "Follow log output")
+	f.BoolVarP(&timestamps, "timestamps", "t", false, "Show timestamps")
+	f.BoolVar(&noColor, "no-color", false, "Produce monochrome output")
+	f.StringVarP(&tail, "tail", "n", "all", "Number of lines to show from the end of the logs for each container")
+	return cmd
+}
+
+// composeLogs prints the containers' logs interleaved by time, each line
+// prefixed with its container's name (coloured on a terminal), and with
+// follow keeps printing until every container has stopped or ctx is done.
+func composeLogs(ctx context.Context, g *globals, b compose.Backend, vs []*container.View, tail int, follow, timestamps, color bool) error {
+	width := 0
+	for _, v := range vs {
+		width = max(width, len(v.Name))
+	}
+	colors := []string{"36", "33", "32", "35", "34", "31"}
+	type source struct {
+		v      *container.View
+		f      *os.File
+		prefix string
+	}
+	var srcs []*source
+	var entries []struct {
+		monitor.LogEntry
+		prefix string
+	}
+	for i, v := range vs {
+		prefix := fmt.Sprintf("%-*s | ", width, v.Name)
+		if color {
+			prefix = "\x1b[" + colors[i%len(colors)] + "m" + prefix + "\x1b[0m"
+		}
+		f, err := os.Open(b.Containers.LogPath(v.ID))
+		if err != nil {
+			continue
+		}
+		defer f.Close()
+		var mine []monitor.LogEntry
+		monitor.ReadLog(f, func(e monitor.LogEntry) error { mine = append(mine, e); return nil })
+		if tail >= 0 && len(mine) > tail {
+			mine = mine[len(mine)-tail:]
+		}
+		for _, e := range mine {
+			entries = append(entries, struct {
+				monitor.LogEntry
+				prefix string
+			}{e, prefix})
+		}
+		srcs = append(srcs, &source{v: v, f: f, prefix: prefix})
+	}
+	sort.SliceStable(entries, func(i, j int) bool { return entries[i].Time.Before(entries[j].Time) })
+	print := func(prefix string, e monitor.LogEntry) {
+		line := e.Log
+		if timestamps {
+			line = e.Time.Format(time.RFC3339Nano) + " " + line
+		}
+		io.WriteString(g.streams.Out, prefix+line)
+	}
+	for _, e := range entries {
+		print(e.prefix, e.LogEntry)
+	}
+	if !follow {
+		return nil
+	}
+	for {
+		live := false
+		for _, s := range srcs {
+			data, _ := io.ReadAll(s.f)
+			if len(data) > 0 {
+				monitor.ReadLog(bytes.NewReader(data), func(e monitor.LogEntry) error { print(s.prefix, e); return nil })
+			}
+			if cur, err := b.Containers.Get(ctx, s.v.ID); err == nil && (cur.State.Status == container.StatusRunning || cur.State.Status == container.StatusRestarting) {
+				live = true
+			}
+		}
+		if !live {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func newComposePullCommand(g *globals, lo *compose.LoadOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:   "pull [OPTIONS] [SERVICE...]",
+		Short: "Pull service images",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, err := compose.Load(cmd.Context(), *lo)
+			if err != nil {
+				return err
+			}
+			e, err := g.newEngine(cmd)
+			if err != nil {
+				return err
+			}
+			var errs []error
+			for _, name := range p.ServiceNames() {
+				if len(args) > 0 && !contains(args, name) {
+					continue
+				}
+				ref := p.Services[name].Image
+				if _, _, err := e.Pull(cmd.Context(), ref, registryconf.Flags{}, image.PullOptions{}); err != nil {
+					errs = append(errs, fmt.Errorf("service %s: %w", name, err))
+					continue
+				}
+				fmt.Fprintf(g.streams.Err, " %s Pulled\n", name)
+			}
+			return errors.Join(errs...)
+		},
+	}
+}
+
+func newComposePortCommand(g *globals, lo *compose.LoadOptions) *cobra.Command {
+	var index int
+	var proto string
+	cmd := &cobra.Command{
+		Use:   "port [OPTIONS] SERVICE PRIVATE_PORT",
+		Short: "Print the public port for a port binding",
+		Args:  exactArgs(2, "SERVICE PRIVATE_PORT"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			b, name, err := composeBackend(cmd, g, lo)
+			if err != nil {
+				return err
+			}
+			vs, err := compose.Containers(cmd.Context(), b, name, args[0])
+			if err != nil {
+				return err
+			}
+			for _, v := range vs {
+				if v.Config.Labels[compose.LabelNumber] != strconv.Itoa(index) {
+					continue
+				}
+				for _, p := range v.NetworkSettings.Ports {
+					if strconv.Itoa(int(p.ContainerPort)) == args[1] && p.Proto == proto {
+						host := "0.0.0.0"
+						if p.HostIP.IsValid() {
+							host = p.HostIP.String()
+						}
+						fmt.Fprintf(g.streams.Out, "%s:%d\n", host, p.HostPort)
+						return nil
+					}
+				}
+			}
+			return errdefs.New(errdefs.ErrNotFound, "no port %s/%s for container %s-%s-%d", args[1], proto, name, args[0], index)
+		},
+	}
+	cmd.Flags().IntVar(&index, "index", 1, "Index of the container if service has multiple replicas")
+	cmd.Flags().StringVar(&proto, "protocol", "tcp", "tcp or udp")
+	return cmd
+}
+
+func newComposeImagesCommand(g *globals, lo *compose.LoadOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:   "images [OPTIONS] [SERVICE...]",
+		Short: "List images used by the created containers",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			b, name, err := composeBackend(cmd, g, lo)
+			if err != nil {
+				return err
+			}
+			vs, err := selected(cmd, b, name, args)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(g.streams.Out, "%-24s %-24s %s\n", "CONTAINER", "REPOSITORY", "IMAGE ID")
+			for _, v := range vs {
+				fmt.Fprintf(g.streams.Out, "%-24s %-24s %s\n", v.Name, v.Config.Image, v.ImageID.Encoded()[:12])
+			}
+			return nil
+		},
+	}
+}
+
+func newComposeLsCommand(g *globals) *cobra.Command {
+	var all bool
+	cmd := &cobra.Command{
+		Use:   "ls [OPTIONS]",
+		Short: "List running compose projects",
+		Args:  noArgs(),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctrs, err := g.containers(cmd)
+			if err != nil {
+				return err
+			}
+			vs, err := ctrs.List(cmd.Context())
+			if err != nil {
+				return err
+			}
+			type proj struct {
+				states map[string]int
+				dir    string
+			}
+			projects := map[string]*proj{}
+			for _, v := range vs {
+				p := v.Config.Labels[compose.LabelProject]
+				if p == "" {
+					continue
+				}
+				if projects[p] == nil {
+					projects[p] = &proj{states: map[string]int{}, dir: v.Config.Labels[compose.LabelWorkingDir]}
+				}
+				projects[p].states[v.State.Status]++
+			}
+			names := make([]string, 0, len(projects))
+			for n := range projects {
+				names = append(names, n)
+			}
+			sort.Strings(names)
+			fmt.Fprintf(g.streams.Out, "%-20s %-20s %s\n", "NAME", "STATUS", "WORKING DIR")
+			for _, n := range names {
+				p := projects[n]
+				if !all && p.states[container.StatusRunning] == 0 {
+					continue
+				}
+				var parts []string
+				for _, st := range []string{container.StatusRunning, container.StatusExited, container.StatusCreated, container.StatusPaused, container.StatusRestarting} {
+					if c := p.states[st]; c > 0 {
+						parts = append(parts, fmt.Sprintf("%s(%d)", st, c))
+					}
+				}
+				fmt.Fprintf(g.streams.Out, "%-20s %-20s %s\n", n, strings.Join(parts, ", "), p.dir)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVarP(&all, "all", "a", false, "Show all stopped Compose projects")
 	return cmd
 }
 
@@ -64,14 +440,15 @@ func newComposeConfigCommand(g *globals, lo *compose.LoadOptions) *cobra.Command
 }
 
 func newComposeUpCommand(g *globals, lo *compose.LoadOptions) *cobra.Command {
-	var detach, forceRecreate, noRecreate bool
+	var detach, forceRecreate, noRecreate, removeOrphans, noDeps, wait bool
 	var timeout int
+	var scale []string
 	cmd := &cobra.Command{
 		Use:   "up [OPTIONS] [SERVICE...]",
 		Short: "Create and start containers",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if !detach {
-				return errdefs.New(errdefs.ErrNotImplemented, "compose up without -d (attached logs) is not supported by berth yet: use up -d, then ps")
+			if wait {
+				detach = true
 			}
 			if forceRecreate && noRecreate {
 				return usageError{fmt.Errorf("--force-recreate and --no-recreate are incompatible")}
@@ -88,7 +465,16 @@ func newComposeUpCommand(g *globals, lo *compose.LoadOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			o := compose.UpOptions{Services: args, ForceRecreate: forceRecreate, NoRecreate: noRecreate, Timeout: time.Duration(timeout) * time.Second}
+			o := compose.UpOptions{Services: args, NoDeps: noDeps, ForceRecreate: forceRecreate, NoRecreate: noRecreate, RemoveOrphans: removeOrphans,
+				Timeout: time.Duration(timeout) * time.Second, Wait: wait, Scale: map[string]int{}}
+			for _, sc := range scale {
+				svc, n, ok := strings.Cut(sc, "=")
+				k, err := strconv.Atoi(n)
+				if !ok || err != nil || k < 0 {
+					return usageError{fmt.Errorf("invalid --scale %q: want SERVICE=NUM", sc)}
+				}
+				o.Scale[svc] = k
+			}
 			if err := compose.Up(cmd.Context(), b, p, o); err != nil {
 				return err
 			}
@@ -99,6 +485,18 @@ func newComposeUpCommand(g *globals, lo *compose.LoadOptions) *cobra.Command {
 			for _, v := range vs {
 				fmt.Fprintf(g.streams.Err, " Container %s  Started\n", v.Name)
 			}
+			if detach {
+				return nil
+			}
+			// Attached: the logs until the containers stop or the user
+			// interrupts; then they are stopped, as Docker Compose does.
+			composeLogs(cmd.Context(), g, b, vs, -1, true, false, isTerminal(g.streams.Out))
+			if cmd.Context().Err() != nil {
+				fmt.Fprintln(g.streams.Err, "Gracefully stopping... (press Ctrl+C again to force)")
+				for _, v := range vs {
+					b.Containers.Stop(context.Background(), v.ID, 10*time.Second, 0)
+				}
+			}
 			return nil
 		},
 	}
@@ -106,7 +504,11 @@ func newComposeUpCommand(g *globals, lo *compose.LoadOptions) *cobra.Command {
 	f.BoolVarP(&detach, "detach", "d", false, "Detached mode: Run containers in the background")
 	f.BoolVar(&forceRecreate, "force-recreate", false, "Recreate containers even if their configuration hasn't changed")
 	f.BoolVar(&noRecreate, "no-recreate", false, "If containers already exist, don't recreate them")
-	f.IntVar(&timeout, "wait-timeout", 120, "Maximum duration in seconds to wait for a depends_on condition")
+	f.IntVar(&timeout, "wait-timeout", 120, "Maximum duration in seconds to wait for a depends_on condition or --wait")
+	f.BoolVar(&removeOrphans, "remove-orphans", false, "Remove containers for services not defined in the Compose file")
+	f.BoolVar(&noDeps, "no-deps", false, "Don't start linked services")
+	f.BoolVar(&wait, "wait", false, "Wait for services to be running|healthy. Implies detached mode.")
+	f.StringArrayVar(&scale, "scale", nil, "Scale SERVICE to NUM instances. Overrides the scale setting in the Compose file if present.")
 	return cmd
 }
 

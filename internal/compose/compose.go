@@ -146,10 +146,16 @@ type Backend struct {
 // UpOptions are `compose up`'s.
 type UpOptions struct {
 	Services      []string // none: all
+	NoDeps        bool     // only Services, not what they depend on
 	ForceRecreate bool
 	NoRecreate    bool
+	RemoveOrphans bool           // remove containers of services no longer in the project
+	Scale         map[string]int // --scale SERVICE=N
 	// Wait for depends_on conditions at most this long each.
 	Timeout time.Duration
+	// Wait, after starting, until every service runs (and is healthy if
+	// it has a health check).
+	Wait bool
 }
 
 // Up creates the project's networks and volumes, then creates (or
@@ -160,8 +166,34 @@ type UpOptions struct {
 func Up(ctx context.Context, b Backend, p *types.Project, o UpOptions) error {
 	if len(o.Services) > 0 {
 		var err error
-		if p, err = p.WithSelectedServices(o.Services); err != nil {
+		dep := types.IncludeDependencies
+		if o.NoDeps {
+			dep = types.IgnoreDependencies
+		}
+		if p, err = p.WithSelectedServices(o.Services, dep); err != nil {
 			return errdefs.New(errdefs.ErrInvalidArgument, "compose: %v", err)
+		}
+	}
+	for svc, n := range o.Scale {
+		s, ok := p.Services[svc]
+		if !ok {
+			return errdefs.New(errdefs.ErrNotFound, "compose: --scale: no such service: %s", svc)
+		}
+		s.Scale = &n
+		p.Services[svc] = s
+	}
+	if o.RemoveOrphans {
+		all, err := Containers(ctx, b, p.Name, "")
+		if err != nil {
+			return err
+		}
+		for _, v := range all {
+			if _, ok := p.Services[v.Config.Labels[LabelService]]; !ok && len(o.Services) == 0 {
+				b.Containers.Stop(ctx, v.ID, 10*time.Second, 0)
+				if _, err := b.Containers.Remove(ctx, v.ID, true, true); err != nil {
+					return err
+				}
+			}
 		}
 	}
 	if o.Timeout == 0 {
@@ -175,7 +207,7 @@ func Up(ctx context.Context, b Backend, p *types.Project, o UpOptions) error {
 	}
 	var mu sync.Mutex
 	done := map[string]bool{}
-	return graph.InDependencyOrder(ctx, p, func(ctx context.Context, name string, s types.ServiceConfig) error {
+	err := graph.InDependencyOrder(ctx, p, func(ctx context.Context, name string, s types.ServiceConfig) error {
 		for dep, d := range s.DependsOn {
 			if err := waitFor(ctx, b, p.Name, dep, d.Condition, o.Timeout); err != nil {
 				if !d.Required {
@@ -192,6 +224,19 @@ func Up(ctx context.Context, b Backend, p *types.Project, o UpOptions) error {
 		mu.Unlock()
 		return nil
 	})
+	if err != nil || !o.Wait {
+		return err
+	}
+	for _, name := range p.ServiceNames() {
+		cond := types.ServiceConditionStarted
+		if hc := p.Services[name].HealthCheck; hc != nil && !hc.Disable {
+			cond = types.ServiceConditionHealthy
+		}
+		if err := waitFor(ctx, b, p.Name, name, cond, o.Timeout); err != nil {
+			return fmt.Errorf("compose: --wait: service %s: %w", name, err)
+		}
+	}
+	return nil
 }
 
 func networkName(p *types.Project, key string) string {

@@ -10,6 +10,7 @@ import (
 const composeFile = `services:
   db:
     image: busybox
+    stop_grace_period: 1s
     command: ["sh", "-c", "sleep 1; mkdir -p /www; echo db-data > /www/index.html; touch /tmp/ready; exec httpd -f -p 80 -h /www"]
     healthcheck:
       test: ["CMD", "test", "-e", "/tmp/ready"]
@@ -19,6 +20,7 @@ const composeFile = `services:
       - data:/data
   web:
     image: busybox
+    stop_grace_period: 1s
     depends_on:
       db:
         condition: service_healthy
@@ -70,6 +72,27 @@ func TestComposeUpDown(t *testing.T) {
 	}
 	if out := e.ok("exec", "demo-web-1", "sh", "-c", "echo $GREETING"); out != "changed\n" {
 		t.Fatalf("recreated web: %q", out)
+	}
+	// logs are prefixed with the container's name; stop/start; ls.
+	e.ok("exec", "demo-web-1", "sh", "-c", "echo from-web > /proc/1/fd/1")
+	if out := c("logs", "web"); !strings.Contains(out, "demo-web-1 | from-web") {
+		t.Fatalf("compose logs: %q", out)
+	}
+	c("stop", "web")
+	if out := c("ps", "-a", "--format", "{{.Name}} {{.State}}"); !strings.Contains(out, "demo-web-1 exited") {
+		t.Fatalf("after stop: %q", out)
+	}
+	c("start", "web")
+	if out := e.ok("compose", "ls"); !strings.Contains(out, "demo") || !strings.Contains(out, "running(2)") {
+		t.Fatalf("compose ls: %q", out)
+	}
+	// A service removed from the file is an orphan: --remove-orphans
+	// removes its containers.
+	only := filepath.Join(dir, "only-db.yaml")
+	os.WriteFile(only, []byte(strings.SplitN(composeFile, "  web:", 2)[0]+"volumes:\n  data: {}\n"), 0o644)
+	e.ok("compose", "-f", only, "-p", "demo", "up", "-d", "--remove-orphans")
+	if out := c("ps", "-a", "--format", "{{.Name}}"); out != "demo-db-1\n" {
+		t.Fatalf("after --remove-orphans: %q", out)
 	}
 	c("down", "-v")
 	if out := e.ok("ps", "-aq"); out != "" {
