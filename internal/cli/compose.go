@@ -42,6 +42,7 @@ func newComposeCommand(g *globals) *cobra.Command {
 	pf.StringArrayVar(&lo.Profiles, "profile", nil, "Specify a profile to enable")
 	cmd.AddCommand(newComposeConfigCommand(g, &lo), newComposeUpCommand(g, &lo), newComposeDownCommand(g, &lo), newComposePsCommand(g, &lo),
 		newComposeLogsCommand(g, &lo), newComposePullCommand(g, &lo), newComposePortCommand(g, &lo), newComposeImagesCommand(g, &lo), newComposeLsCommand(g))
+	cmd.AddCommand(newComposeExecCommand(g, &lo), newComposeTopCommand(g, &lo))
 	for _, verb := range []string{"start", "stop", "restart", "kill", "rm"} {
 		cmd.AddCommand(newComposeLifecycleCommand(g, &lo, verb))
 	}
@@ -617,4 +618,115 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// newComposeExecCommand is `compose exec`: `exec` in the service's
+// container (--index), with a terminal by default, as docker compose does
+// (-T turns it off).
+func newComposeExecCommand(g *globals, lo *compose.LoadOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:                "exec [OPTIONS] SERVICE COMMAND [ARGS...]",
+		Short:              "Execute a command in a running container",
+		DisableFlagParsing: true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			valued := map[string]bool{"-e": true, "--env": true, "-u": true, "--user": true, "-w": true, "--workdir": true, "--index": true}
+			var pass []string
+			index, tty, service := "1", true, ""
+			var rest []string
+			for i := 0; i < len(args); i++ {
+				a := args[i]
+				if !strings.HasPrefix(a, "-") {
+					service, rest = a, args[i+1:]
+					break
+				}
+				name, val, hasVal := strings.Cut(a, "=")
+				switch {
+				case a == "-T" || a == "--no-TTY" || a == "--no-tty":
+					tty = false
+				case a == "--help" || a == "-h":
+					return cmd.Help()
+				case name == "--index":
+					if !hasVal && i+1 < len(args) {
+						i++
+						val = args[i]
+					}
+					index = val
+				case a == "--privileged":
+					return errdefs.New(errdefs.ErrNotImplemented, "compose exec --privileged is not supported by berth yet")
+				case valued[name]:
+					pass = append(pass, name)
+					if hasVal {
+						pass = append(pass, val)
+					} else if i+1 < len(args) {
+						i++
+						pass = append(pass, args[i])
+					}
+				default:
+					pass = append(pass, a)
+				}
+			}
+			if service == "" || len(rest) == 0 {
+				return usageError{fmt.Errorf("compose exec requires a SERVICE and a COMMAND")}
+			}
+			b, name, err := composeBackend(cmd, g, lo)
+			if err != nil {
+				return err
+			}
+			vs, err := compose.Containers(cmd.Context(), b, name, service)
+			if err != nil {
+				return err
+			}
+			var target string
+			for _, v := range vs {
+				if v.Config.Labels[compose.LabelNumber] == index {
+					target = v.ID
+				}
+			}
+			if target == "" {
+				return errdefs.New(errdefs.ErrNotFound, "service %q is not running container #%s", service, index)
+			}
+			if f, ok := g.streams.In.(*os.File); ok && isTerminal(f) && tty {
+				pass = append(pass, "-i", "-t")
+			} else {
+				pass = append(pass, "-i")
+			}
+			inner := newExecCommand(g)
+			inner.SetContext(cmd.Context())
+			if err := inner.ParseFlags(pass); err != nil {
+				return usageError{err}
+			}
+			return inner.RunE(inner, append([]string{target}, rest...))
+		},
+	}
+}
+
+// newComposeTopCommand is `compose top`: `top` of each container.
+func newComposeTopCommand(g *globals, lo *compose.LoadOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:   "top [SERVICES...]",
+		Short: "Display the running processes",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			b, name, err := composeBackend(cmd, g, lo)
+			if err != nil {
+				return err
+			}
+			vs, err := selected(cmd, b, name, args)
+			if err != nil {
+				return err
+			}
+			for _, v := range vs {
+				if v.State.Status != container.StatusRunning {
+					continue
+				}
+				fmt.Fprintln(g.streams.Out, v.Name)
+				inner := newTopCommand(g)
+				inner.SetContext(cmd.Context())
+				if err := inner.RunE(inner, []string{v.ID}); err != nil {
+					return err
+				}
+				fmt.Fprintln(g.streams.Out)
+			}
+			return nil
+		},
+	}
 }

@@ -73,6 +73,13 @@ func TestComposeUpDown(t *testing.T) {
 	if out := e.ok("exec", "demo-web-1", "sh", "-c", "echo $GREETING"); out != "changed\n" {
 		t.Fatalf("recreated web: %q", out)
 	}
+	// exec (no terminal here) and top.
+	if r := e.run("compose", "-f", filepath.Join(dir, "compose.yaml"), "-p", "demo", "exec", "-T", "-e", "X=1", "web", "sh", "-c", "echo $X $GREETING; exit 3"); r.code != 3 || r.out != "1 changed\n" {
+		t.Fatalf("compose exec: %+v", r)
+	}
+	if out := c("top", "web"); !strings.Contains(out, "demo-web-1") || !strings.Contains(out, "sleep 1000") {
+		t.Fatalf("compose top: %q", out)
+	}
 	// logs are prefixed with the container's name; stop/start; ls.
 	e.ok("exec", "demo-web-1", "sh", "-c", "echo from-web > /proc/1/fd/1")
 	if out := c("logs", "web"); !strings.Contains(out, "demo-web-1 | from-web") {
