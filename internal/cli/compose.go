@@ -42,7 +42,7 @@ func newComposeCommand(g *globals) *cobra.Command {
 	pf.StringArrayVar(&lo.Profiles, "profile", nil, "Specify a profile to enable")
 	cmd.AddCommand(newComposeConfigCommand(g, &lo), newComposeUpCommand(g, &lo), newComposeDownCommand(g, &lo), newComposePsCommand(g, &lo),
 		newComposeLogsCommand(g, &lo), newComposePullCommand(g, &lo), newComposePortCommand(g, &lo), newComposeImagesCommand(g, &lo), newComposeLsCommand(g))
-	cmd.AddCommand(newComposeExecCommand(g, &lo), newComposeTopCommand(g, &lo))
+	cmd.AddCommand(newComposeExecCommand(g, &lo), newComposeTopCommand(g, &lo), newComposeRunCommand(g, &lo))
 	for _, verb := range []string{"start", "stop", "restart", "kill", "rm"} {
 		cmd.AddCommand(newComposeLifecycleCommand(g, &lo, verb))
 	}
@@ -729,4 +729,77 @@ func newComposeTopCommand(g *globals, lo *compose.LoadOptions) *cobra.Command {
 			return nil
 		},
 	}
+}
+
+// newComposeRunCommand is `compose run`: a one-off container of a service,
+// attached (a terminal by default when stdin is one).
+func newComposeRunCommand(g *globals, lo *compose.LoadOptions) *cobra.Command {
+	var rm, detach, noDeps, noTTY, servicePorts bool
+	var env []string
+	var name, entrypoint, user, workdir string
+	cmd := &cobra.Command{
+		Use:   "run [OPTIONS] SERVICE [COMMAND] [ARGS...]",
+		Short: "Run a one-off command on a service",
+		Args:  minArgs(1, "SERVICE"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, err := compose.Load(cmd.Context(), *lo)
+			if err != nil {
+				return err
+			}
+			e, err := g.newEngine(cmd)
+			if err != nil {
+				return err
+			}
+			b, err := e.Compose(cmd.Context())
+			if err != nil {
+				return err
+			}
+			in, _ := g.streams.In.(*os.File)
+			o := compose.RunOptions{Command: args[1:], Env: env, Name: name, Rm: rm, NoDeps: noDeps, ServicePorts: servicePorts, User: user, WorkingDir: workdir,
+				Tty: !noTTY && !detach && in != nil && isTerminal(in)}
+			if cmd.Flags().Changed("entrypoint") {
+				o.Entrypoint = []string{}
+				if entrypoint != "" {
+					o.Entrypoint = []string{entrypoint}
+				}
+			}
+			c, err := compose.CreateOneOff(cmd.Context(), b, p, args[0], o)
+			if err != nil {
+				return err
+			}
+			v, att, err := b.Containers.Start(cmd.Context(), c.ID)
+			if err != nil {
+				if rm {
+					b.Containers.Remove(context.Background(), c.ID, true, true)
+				}
+				return runError(err)
+			}
+			if detach {
+				att.Close()
+				fmt.Fprintln(g.streams.Out, v.Name)
+				return nil
+			}
+			code, err := attachStreams(g, att, o.Tty, true, !o.Tty)
+			if err != nil {
+				return runError(err)
+			}
+			if code != 0 {
+				return &StatusError{Status: code}
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.SetInterspersed(false)
+	f.BoolVar(&rm, "rm", false, "Automatically remove the container when it exits")
+	f.BoolVarP(&detach, "detach", "d", false, "Run container in background and print container name")
+	f.BoolVar(&noDeps, "no-deps", false, "Don't start linked services")
+	f.BoolVarP(&noTTY, "no-TTY", "T", false, "Disable pseudo-TTY allocation")
+	f.BoolVarP(&servicePorts, "service-ports", "P", false, "Run command with the service's ports enabled and mapped to the host")
+	f.StringArrayVarP(&env, "env", "e", nil, "Set environment variables")
+	f.StringVar(&name, "name", "", "Assign a name to the container")
+	f.StringVar(&entrypoint, "entrypoint", "", "Override the entrypoint of the image")
+	f.StringVarP(&user, "user", "u", "", "Run as specified username or uid")
+	f.StringVarP(&workdir, "workdir", "w", "", "Working directory inside the container")
+	return cmd
 }

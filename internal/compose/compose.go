@@ -770,3 +770,89 @@ func Down(ctx context.Context, b Backend, project string, o DownOptions) error {
 	}
 	return errors.Join(errs...)
 }
+
+// RunOptions are `compose run`'s.
+type RunOptions struct {
+	Command      []string // empty: the service's
+	Entrypoint   []string // with EntrypointSet
+	Env          []string
+	Name         string
+	Rm           bool
+	NoDeps       bool
+	Tty          bool
+	ServicePorts bool // publish the service's ports (off by default, as in Docker Compose)
+	User         string
+	WorkingDir   string
+}
+
+// CreateOneOff makes a one-off container of a service (`compose run`):
+// the service's configuration with the run's overrides, labelled oneoff,
+// named <project>-<service>-run-<id>, on the service's networks; its
+// dependencies are brought up first unless NoDeps. The caller starts it.
+func CreateOneOff(ctx context.Context, b Backend, p *types.Project, service string, o RunOptions) (*container.Container, error) {
+	s, ok := p.Services[service]
+	if !ok {
+		return nil, errdefs.New(errdefs.ErrNotFound, "compose: no such service: %s", service)
+	}
+	if err := ensureNetworks(ctx, b, p); err != nil {
+		return nil, err
+	}
+	if err := ensureVolumes(ctx, b, p); err != nil {
+		return nil, err
+	}
+	if deps := s.GetDependencies(); len(deps) > 0 && !o.NoDeps {
+		if err := Up(ctx, b, p, UpOptions{Services: deps}); err != nil {
+			return nil, err
+		}
+		for dep, d := range s.DependsOn {
+			if err := waitFor(ctx, b, p.Name, dep, d.Condition, 2*time.Minute); err != nil && d.Required {
+				return nil, fmt.Errorf("compose: service %s: dependency %s: %w", service, dep, err)
+			}
+		}
+	}
+	if err := b.EnsureImage(ctx, s.Image); err != nil {
+		return nil, fmt.Errorf("compose: service %s: %w", service, err)
+	}
+	if !o.ServicePorts {
+		s.Ports = nil
+	}
+	opts, err := createOptions(p, s, 1, configHash(s))
+	if err != nil {
+		return nil, err
+	}
+	suffix := make([]byte, 6)
+	copy(suffix, strconv.FormatInt(time.Now().UnixNano(), 36))
+	opts.Name = o.Name
+	if opts.Name == "" {
+		opts.Name = fmt.Sprintf("%s-%s-run-%s", p.Name, service, hex.EncodeToString(suffix)[:12])
+	}
+	opts.Config.Labels[LabelOneoff] = "True"
+	delete(opts.Config.Labels, LabelNumber)
+	if len(o.Command) > 0 {
+		opts.Config.Cmd = o.Command
+	}
+	if o.Entrypoint != nil {
+		opts.Config.EntrypointSet, opts.Config.Entrypoint = true, o.Entrypoint
+	}
+	opts.Config.Env = append(opts.Config.Env, o.Env...)
+	if o.User != "" {
+		opts.Config.User = o.User
+	}
+	if o.WorkingDir != "" {
+		opts.Config.WorkingDir = o.WorkingDir
+	}
+	opts.Config.Tty, opts.Config.OpenStdin = o.Tty, true
+	opts.HostConfig.AutoRemove = o.Rm
+	if o.Rm {
+		opts.HostConfig.RestartPolicy = container.RestartPolicy{}
+	}
+	c, err := b.Containers.Create(ctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("compose: service %s: %w", service, err)
+	}
+	if err := connectOthers(ctx, b, p, s, c.ID); err != nil {
+		b.Containers.Remove(ctx, c.ID, true, true)
+		return nil, err
+	}
+	return c, nil
+}

@@ -73,6 +73,13 @@ func TestComposeUpDown(t *testing.T) {
 	if out := e.ok("exec", "demo-web-1", "sh", "-c", "echo $GREETING"); out != "changed\n" {
 		t.Fatalf("recreated web: %q", out)
 	}
+	// run: a one-off container of web, on the project's network, removed.
+	if r := e.run("compose", "-f", filepath.Join(dir, "compose.yaml"), "-p", "demo", "run", "--rm", "web", "sh", "-c", "wget -qO- http://db/; exit 4"); r.code != 4 || r.out != "db-data\n" {
+		t.Fatalf("compose run: %+v", r)
+	}
+	if out := e.ok("ps", "-a", "--format", "{{.Names}}"); strings.Contains(out, "run") {
+		t.Fatalf("compose run --rm left %q", out)
+	}
 	// exec (no terminal here) and top.
 	if r := e.run("compose", "-f", filepath.Join(dir, "compose.yaml"), "-p", "demo", "exec", "-T", "-e", "X=1", "web", "sh", "-c", "echo $X $GREETING; exit 3"); r.code != 3 || r.out != "1 changed\n" {
 		t.Fatalf("compose exec: %+v", r)
