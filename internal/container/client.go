@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"io"
 	"net"
 	"os"
@@ -18,6 +19,7 @@ import (
 	"berth.dev/berth/internal/atomicfile"
 	"berth.dev/berth/internal/errdefs"
 	"berth.dev/berth/internal/monitor"
+	"berth.dev/berth/internal/oci"
 	"berth.dev/berth/internal/runtime"
 )
 
@@ -296,11 +298,24 @@ func (s *Service) markStopped(id string) {
 }
 
 // Stop sends the stop signal, waits up to timeout, then SIGKILL; Docker's
-// stop. A negative timeout waits forever.
+// stop. A negative timeout waits forever. Signal 0 means the container's
+// stop signal (--stop-signal, else the image's STOPSIGNAL, else SIGTERM).
 func (s *Service) Stop(ctx context.Context, ref string, timeout time.Duration, sig syscall.Signal) error {
 	v, err := s.Get(ctx, ref)
 	if err != nil {
 		return err
+	}
+	if sig == 0 {
+		sig = syscall.SIGTERM
+		var imgCfg ocispec.ImageConfig
+		if img, err := s.opts.Images.Store().Get(v.ImageID); err == nil {
+			if cfg, _, err := s.opts.Images.Config(img); err == nil {
+				imgCfg = cfg.Config
+			}
+		}
+		if ss, err := oci.StopSignal(imgCfg, v.Config.StopSignal); err == nil {
+			sig = syscall.Signal(ss)
+		}
 	}
 	if v.State.Status != StatusRunning && v.State.Status != StatusPaused && v.State.Status != StatusRestarting {
 		return nil
