@@ -514,8 +514,9 @@ func newComposeUpCommand(g *globals, lo *compose.LoadOptions) *cobra.Command {
 }
 
 func newComposeDownCommand(g *globals, lo *compose.LoadOptions) *cobra.Command {
-	var volumes bool
+	var volumes, removeOrphans bool
 	var timeout int
+	var rmi string
 	cmd := &cobra.Command{
 		Use:   "down [OPTIONS]",
 		Short: "Stop and remove containers, networks",
@@ -533,11 +534,17 @@ func newComposeDownCommand(g *globals, lo *compose.LoadOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return compose.Down(cmd.Context(), b, name, compose.DownOptions{Volumes: volumes, Timeout: time.Duration(timeout) * time.Second})
+			if rmi != "" && rmi != "all" && rmi != "local" {
+				return usageError{fmt.Errorf("invalid --rmi %q: want local or all", rmi)}
+			}
+			_ = removeOrphans // down removes every container of the project, orphans included
+			return compose.Down(cmd.Context(), b, name, compose.DownOptions{Volumes: volumes, Timeout: time.Duration(timeout) * time.Second, RemoveImages: rmi})
 		},
 	}
 	cmd.Flags().BoolVarP(&volumes, "volumes", "v", false, "Remove named volumes declared in the \"volumes\" section of the Compose file and anonymous volumes attached to containers")
 	cmd.Flags().IntVarP(&timeout, "timeout", "t", 10, "Specify a shutdown timeout in seconds")
+	cmd.Flags().StringVar(&rmi, "rmi", "", `Remove images used by services. "local" remove only images that don't have a custom tag ("local"|"all")`)
+	cmd.Flags().BoolVar(&removeOrphans, "remove-orphans", false, "Remove containers for services not defined in the Compose file (down always does)")
 	return cmd
 }
 

@@ -28,6 +28,7 @@ type containerFlags struct {
 	env, envFiles, labels, capAdd, capDrop, securityOpt, devices                         []string
 	volumes, mounts, tmpfs, volumesFrom                                                  []string
 	publish, expose, aliases, addHosts, dns, dnsSearch, dnsOptions                       []string
+	sysctls, ulimits                                                                     []string
 	ip, macAddress                                                                       string
 	publishAll                                                                           bool
 	healthCmd                                                                            string
@@ -85,6 +86,8 @@ func (f *containerFlags) add(fs *pflag.FlagSet) {
 	fs.DurationVar(&f.healthStartPeriod, "health-start-period", 0, "Start period for the container to initialize before starting health-retries countdown (ms|s|m|h) (default 0s)")
 	fs.IntVar(&f.healthRetries, "health-retries", 0, "Consecutive failures needed to report unhealthy")
 	fs.BoolVar(&f.noHealthcheck, "no-healthcheck", false, "Disable any container-specified HEALTHCHECK")
+	fs.StringArrayVar(&f.sysctls, "sysctl", nil, "Sysctl options (name=value)")
+	fs.StringArrayVar(&f.ulimits, "ulimit", nil, "Ulimit options (name=soft[:hard])")
 	fs.StringArrayVarP(&f.volumes, "volume", "v", nil, "Bind mount a volume")
 	fs.StringArrayVar(&f.mounts, "mount", nil, "Attach a filesystem mount to the container")
 	fs.StringArrayVar(&f.tmpfs, "tmpfs", nil, "Mount a tmpfs directory")
@@ -165,7 +168,51 @@ func (f *containerFlags) options(fs *pflag.FlagSet, args []string) (container.Cr
 	if err := f.healthOptions(c); err != nil {
 		return o, err
 	}
+	for _, kv := range f.sysctls {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return o, fmt.Errorf("invalid sysctl %q: want name=value", kv)
+		}
+		if h.Sysctls == nil {
+			h.Sysctls = map[string]string{}
+		}
+		h.Sysctls[k] = v
+	}
+	for _, u := range f.ulimits {
+		ul, err := ParseUlimit(u)
+		if err != nil {
+			return o, err
+		}
+		h.Ulimits = append(h.Ulimits, ul)
+	}
 	return o, nil
+}
+
+// ulimitNames are the resource limits --ulimit takes (Docker's list).
+var ulimitNames = map[string]bool{"core": true, "cpu": true, "data": true, "fsize": true, "locks": true, "memlock": true,
+	"msgqueue": true, "nice": true, "nofile": true, "nproc": true, "rss": true, "rtprio": true, "rttime": true, "sigpending": true, "stack": true, "as": true}
+
+// ParseUlimit reads --ulimit name=soft[:hard] as Docker does.
+func ParseUlimit(s string) (container.Ulimit, error) {
+	name, val, ok := strings.Cut(s, "=")
+	if !ok || !ulimitNames[name] {
+		return container.Ulimit{}, fmt.Errorf("invalid ulimit %q: want name=soft[:hard] with a known name", s)
+	}
+	soft, hard, hasHard := strings.Cut(val, ":")
+	sv, err := strconv.ParseInt(soft, 10, 64)
+	if err != nil {
+		return container.Ulimit{}, fmt.Errorf("invalid ulimit %q: %v", s, err)
+	}
+	hv := sv
+	if hasHard {
+		if hv, err = strconv.ParseInt(hard, 10, 64); err != nil {
+			return container.Ulimit{}, fmt.Errorf("invalid ulimit %q: %v", s, err)
+		}
+	}
+	if sv > hv {
+		return container.Ulimit{}, fmt.Errorf("ulimit soft limit must be less than or equal to hard limit: %d > %d", sv, hv)
+	}
+	return container.Ulimit{Name: name, Soft: sv, Hard: hv}, nil
 }
 
 // healthOptions checks the --health-* flags as the docker CLI does.

@@ -79,10 +79,6 @@ func check(p *types.Project) error {
 		s := p.Services[name]
 		unsupported := map[string]bool{
 			"build":          s.Build != nil,
-			"secrets":        len(s.Secrets) > 0,
-			"configs":        len(s.Configs) > 0,
-			"ulimits":        len(s.Ulimits) > 0,
-			"sysctls":        len(s.Sysctls) > 0,
 			"devices":        len(s.Devices) > 0,
 			"links":          len(s.Links) > 0,
 			"external_links": len(s.ExternalLinks) > 0,
@@ -110,8 +106,14 @@ func check(p *types.Project) error {
 		}
 	}
 	for _, k := range sortedKeys(p.Secrets) {
-		_ = k
-		return errdefs.New(errdefs.ErrNotImplemented, "compose: top-level secrets are not supported by berth yet")
+		if sc := p.Secrets[k]; sc.File == "" && !sc.External {
+			return errdefs.New(errdefs.ErrNotImplemented, "compose: secret %q: only secrets from files are supported by berth yet", k)
+		}
+	}
+	for _, k := range sortedKeys(p.Configs) {
+		if cc := p.Configs[k]; cc.File == "" && !cc.External {
+			return errdefs.New(errdefs.ErrNotImplemented, "compose: config %q: only configs from files are supported by berth yet", k)
+		}
 	}
 	return nil
 }
@@ -141,6 +143,8 @@ type Backend struct {
 	Volumes    *volume.Store
 	// EnsureImage pulls ref unless it is in the store (pull_policy: missing).
 	EnsureImage func(ctx context.Context, ref string) error
+	// RemoveImage removes an image no container uses (down --rmi all).
+	RemoveImage func(ctx context.Context, ref string) error
 }
 
 // UpOptions are `compose up`'s.
@@ -598,6 +602,48 @@ func createOptions(p *types.Project, s types.ServiceConfig, n int, hash string) 
 		}
 		h.Mounts = append(h.Mounts, m)
 	}
+	if len(s.Sysctls) > 0 {
+		h.Sysctls = map[string]string{}
+		for k, v := range s.Sysctls {
+			h.Sysctls[k] = v
+		}
+	}
+	for _, name := range sortedKeys(s.Ulimits) {
+		u := s.Ulimits[name]
+		soft, hard := int64(u.Soft), int64(u.Hard)
+		if u.Single != 0 {
+			soft, hard = int64(u.Single), int64(u.Single)
+		}
+		h.Ulimits = append(h.Ulimits, container.Ulimit{Name: name, Soft: soft, Hard: hard})
+	}
+	// Secrets and configs from files: bind-mounted read-only, at
+	// /run/secrets/NAME and /NAME unless a target is given (Docker
+	// Compose's non-swarm behaviour; uid, gid and mode do not apply).
+	for _, ref := range s.Secrets {
+		sc, ok := p.Secrets[ref.Source]
+		if !ok || sc.File == "" {
+			return o, errdefs.New(errdefs.ErrInvalidArgument, "compose: service %s: secret %q is not a file secret of the project", s.Name, ref.Source)
+		}
+		target := ref.Target
+		if target == "" {
+			target = ref.Source
+		}
+		if !strings.HasPrefix(target, "/") {
+			target = "/run/secrets/" + target
+		}
+		h.Mounts = append(h.Mounts, mountspec.Mount{Type: mountspec.TypeBind, Source: sc.File, Target: target, ReadOnly: true, BindOptions: &mountspec.BindOptions{}})
+	}
+	for _, ref := range s.Configs {
+		cc, ok := p.Configs[ref.Source]
+		if !ok || cc.File == "" {
+			return o, errdefs.New(errdefs.ErrInvalidArgument, "compose: service %s: config %q is not a file config of the project", s.Name, ref.Source)
+		}
+		target := ref.Target
+		if target == "" {
+			target = "/" + ref.Source
+		}
+		h.Mounts = append(h.Mounts, mountspec.Mount{Type: mountspec.TypeBind, Source: cc.File, Target: target, ReadOnly: true, BindOptions: &mountspec.BindOptions{}})
+	}
 	for _, pc := range s.Ports {
 		reqs, err := portRequests(pc)
 		if err != nil {
@@ -727,6 +773,10 @@ func conditionMet(vs []*container.View, condition string) (bool, error) {
 type DownOptions struct {
 	Volumes bool // -v: the project's named volumes and anonymous ones too
 	Timeout time.Duration
+	// RemoveImages is --rmi: "all" removes the images of the project's
+	// containers ("local", images without a custom tag, is a no-op: berth
+	// builds none).
+	RemoveImages string
 }
 
 // Down stops and removes the project's containers, then its networks
@@ -738,6 +788,10 @@ func Down(ctx context.Context, b Backend, project string, o DownOptions) error {
 	vs, err := Containers(ctx, b, project, "")
 	if err != nil {
 		return err
+	}
+	images := map[string]bool{}
+	for _, v := range vs {
+		images[v.Config.Image] = true
 	}
 	var wg sync.WaitGroup
 	errs := make([]error, len(vs))
@@ -754,6 +808,13 @@ func Down(ctx context.Context, b Backend, project string, o DownOptions) error {
 	for _, n := range nets {
 		if n.Labels[LabelProject] == project {
 			if err := b.Containers.RemoveNetwork(ctx, n.ID); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	if o.RemoveImages == "all" && b.RemoveImage != nil {
+		for _, ref := range sortedKeys(images) {
+			if err := b.RemoveImage(ctx, ref); err != nil && !errdefs.IsNotFound(err) {
 				errs = append(errs, err)
 			}
 		}

@@ -300,6 +300,9 @@ func (s *Service) runOnce(ctx context.Context, c *Container, rt runtime.Runtime,
 	if propagation != "" {
 		spec.Linux.RootfsPropagation = propagation
 	}
+	for _, u := range c.HostConfig.Ulimits {
+		spec.Process.Rlimits = append(spec.Process.Rlimits, specs.POSIXRlimit{Type: "RLIMIT_" + strings.ToUpper(u.Name), Soft: uint64(u.Soft), Hard: uint64(u.Hard)})
+	}
 	fitToHost(spec, cfg.Architecture)
 	bundle := s.store.path(id, "bundle")
 	if err := writeBundle(bundle, spec); err != nil {

@@ -222,7 +222,7 @@ func (s *Service) runOptions(c *Container, rootfs string) oci.RunOptions {
 		Memory: c.HostConfig.Memory, MemorySwap: c.HostConfig.MemorySwap, NanoCPUs: c.HostConfig.NanoCpus,
 		CPUShares: c.HostConfig.CPUShares, CpusetCpus: c.HostConfig.CpusetCpus, PidsLimit: c.HostConfig.PidsLimit,
 		Network: c.HostConfig.NetworkMode, Labels: c.Config.Labels, CgroupsPath: "/berth/" + c.ID,
-		ShmSize: c.HostConfig.ShmSize,
+		ShmSize: c.HostConfig.ShmSize, Sysctls: c.HostConfig.Sysctls,
 		Mounts: []specs.Mount{
 			bindMount(filepath.Join(dir, "hostname"), "/etc/hostname", c.HostConfig.ReadonlyRootfs),
 			bindMount(filepath.Join(dir, "hosts"), "/etc/hosts", c.HostConfig.ReadonlyRootfs),

@@ -105,6 +105,15 @@ type HostConfig struct {
 	DNS             []string              `json:"Dns"`
 	DNSSearch       []string              `json:"DnsSearch"`
 	DNSOptions      []string              `json:"DnsOptions"`
+	Sysctls         map[string]string     `json:"Sysctls,omitempty"`
+	Ulimits         []Ulimit              `json:"Ulimits,omitempty"`
+}
+
+// Ulimit is Docker's: a resource limit by name ("nofile", "nproc", …).
+type Ulimit struct {
+	Name string `json:"Name"`
+	Soft int64  `json:"Soft"`
+	Hard int64  `json:"Hard"`
 }
 
 // RestartPolicy is Docker's: "no", "on-failure" (with a maximum), "always", "unless-stopped".

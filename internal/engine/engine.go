@@ -363,6 +363,13 @@ func (e *Engine) Compose(ctx context.Context) (compose.Backend, error) {
 		}
 		_, _, err = e.Pull(ctx, ref, registryconf.Flags{}, image.PullOptions{})
 		return err
+	}, RemoveImage: func(ctx context.Context, ref string) error {
+		imgs, err := e.Images(ctx)
+		if err != nil {
+			return err
+		}
+		_, err = imgs.Remove(ctx, ref, false, ctrs.UsesImage)
+		return err
 	}}, nil
 }
 

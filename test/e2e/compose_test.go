@@ -108,6 +108,24 @@ func TestComposeUpDown(t *testing.T) {
 	if out := c("ps", "-a", "--format", "{{.Name}}"); out != "demo-db-1\n" {
 		t.Fatalf("after --remove-orphans: %q", out)
 	}
+	// --scale: three web replicas, all answering to the service's name.
+	c("up", "-d", "--scale", "web=3")
+	if out := c("ps", "--format", "{{.Name}}"); out != "demo-db-1\ndemo-web-1\ndemo-web-2\ndemo-web-3\n" {
+		t.Fatalf("after --scale web=3: %q", out)
+	}
+	if out := e.ok("exec", "demo-db-1", "nslookup", "web"); strings.Count(out, "Address:") < 4 {
+		t.Fatalf("web resolves to fewer than 3 replicas:\n%s", out)
+	}
+	// A named volume outlives down, and down -v removes it.
+	e.ok("exec", "demo-db-1", "sh", "-c", "echo kept > /data/f")
+	c("down")
+	if out := e.ok("volume", "ls", "-q"); !strings.Contains(out, "demo_data") {
+		t.Fatalf("down removed the named volume: %q", out)
+	}
+	c("up", "-d")
+	if out := e.ok("exec", "demo-db-1", "cat", "/data/f"); out != "kept\n" {
+		t.Fatalf("volume across down/up: %q", out)
+	}
 	c("down", "-v")
 	if out := e.ok("ps", "-aq"); out != "" {
 		t.Fatalf("containers left after down: %q", out)
@@ -119,10 +137,68 @@ func TestComposeUpDown(t *testing.T) {
 		t.Fatalf("volumes left after down -v: %q", out)
 	}
 
+	// Bad files fail with one clear line before anything is created.
+	for name, body := range map[string]string{
+		"unknown dependency": "services:\n  a:\n    image: busybox\n    depends_on: [nope]\n",
+		"cycle":              "services:\n  a:\n    image: busybox\n    depends_on: [b]\n  b:\n    image: busybox\n    depends_on: [a]\n",
+		"bad port":           "services:\n  a:\n    image: busybox\n    ports: [\"99999:80\"]\n",
+	} {
+		f := filepath.Join(dir, "bad-"+strings.ReplaceAll(name, " ", "-")+".yaml")
+		os.WriteFile(f, []byte(body), 0o644)
+		r := e.run("compose", "-f", f, "-p", "bad", "up", "-d")
+		if r.code == 0 || strings.Count(strings.TrimSpace(r.err), "\n") > 0 {
+			t.Errorf("%s: %+v, want one error line", name, r)
+		}
+		if out := e.ok("ps", "-aq"); out != "" {
+			t.Errorf("%s: containers created: %q", name, out)
+		}
+	}
+	if out := e.ok("network", "ls", "--format", "{{.Name}}"); strings.Contains(out, "bad_") {
+		t.Errorf("bad files created networks: %q", out)
+	}
+
 	// A key berth cannot run is named, not ignored.
 	bad := filepath.Join(dir, "bad.yaml")
 	os.WriteFile(bad, []byte("services:\n  app:\n    image: busybox\n    build: .\n"), 0o644)
 	if r := e.run("compose", "-f", bad, "up", "-d"); r.code == 0 || !strings.Contains(r.err, "build") {
 		t.Fatalf("compose with build: %+v", r)
+	}
+}
+
+func TestComposeSecretsConfigsLimits(t *testing.T) {
+	e := netEnv(t)
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "secret.txt"), []byte("s3cret\n"), 0o600)
+	os.WriteFile(filepath.Join(dir, "app.conf"), []byte("cfg\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "compose.yaml"), []byte(`services:
+  app:
+    image: busybox
+    command: ["sh", "-c", "cat /run/secrets/token /etc/app.conf; ulimit -n; cat /proc/sys/net/core/somaxconn; echo x > /run/secrets/token || echo read-only"]
+    secrets: [token]
+    configs:
+      - source: appconf
+        target: /etc/app.conf
+    ulimits:
+      nofile: {soft: 512, hard: 1024}
+    sysctls:
+      net.core.somaxconn: "1024"
+secrets:
+  token:
+    file: ./secret.txt
+configs:
+  appconf:
+    file: ./app.conf
+`), 0o644)
+	out := e.ok("compose", "-f", filepath.Join(dir, "compose.yaml"), "-p", "lim", "run", "--rm", "app")
+	if !strings.HasPrefix(out, "s3cret\ncfg\n512\n1024\n") || !strings.HasSuffix(out, "read-only\n") {
+		t.Fatalf("secrets, configs, ulimits, sysctls: %q", out)
+	}
+	e.ok("compose", "-f", filepath.Join(dir, "compose.yaml"), "-p", "lim", "down")
+	// The same on the command line.
+	if out := e.ok("run", "--rm", "--network", "none", "--ulimit", "nofile=256:512", "busybox", "sh", "-c", "ulimit -n; ulimit -Hn"); out != "256\n512\n" {
+		t.Fatalf("--ulimit: %q", out)
+	}
+	if r := e.run("run", "--rm", "--ulimit", "bogus=1", "busybox", "true"); r.code != 125 {
+		t.Fatalf("bad --ulimit: %+v", r)
 	}
 }
