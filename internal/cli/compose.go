@@ -522,20 +522,12 @@ func newComposeDownCommand(g *globals, lo *compose.LoadOptions) *cobra.Command {
 		Short: "Stop and remove containers, networks",
 		Args:  noArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			name, err := projectName(cmd, lo)
-			if err != nil {
-				return err
-			}
-			e, err := g.newEngine(cmd)
-			if err != nil {
-				return err
-			}
-			b, err := e.Compose(cmd.Context())
-			if err != nil {
-				return err
-			}
 			if rmi != "" && rmi != "all" && rmi != "local" {
 				return usageError{fmt.Errorf("invalid --rmi %q: want local or all", rmi)}
+			}
+			b, name, err := composeBackend(cmd, g, lo)
+			if err != nil {
+				return err
 			}
 			_ = removeOrphans // down removes every container of the project, orphans included
 			return compose.Down(cmd.Context(), b, name, compose.DownOptions{Volumes: volumes, Timeout: time.Duration(timeout) * time.Second, RemoveImages: rmi})
@@ -574,15 +566,7 @@ func newComposePsCommand(g *globals, lo *compose.LoadOptions) *cobra.Command {
 		Use:   "ps [OPTIONS] [SERVICE...]",
 		Short: "List containers",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			name, err := projectName(cmd, lo)
-			if err != nil {
-				return err
-			}
-			e, err := g.newEngine(cmd)
-			if err != nil {
-				return err
-			}
-			b, err := e.Compose(cmd.Context())
+			b, name, err := composeBackend(cmd, g, lo)
 			if err != nil {
 				return err
 			}
