@@ -10,6 +10,8 @@ PEERS=${PEERS:-$(cd ../shared/peers && pwd)}
 hack/setup.sh >/dev/null
 RUNS=${RUNS:-10}
 command -v docker-compose >/dev/null || { apt-get update -qq >/dev/null; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null; }
+# Engine storage on the peers' journaled loop-mounted ext4 (stop-all.sh unmounts it).
+mountpoint -q "$FS_MNT" && [ -e "$BUNDLE/config.json" ] || "$PEERS/setup-peers.sh" >/dev/null
 "$PEERS/registry.sh" start >/dev/null
 $DOCKER version >/dev/null 2>&1 || "$PEERS/dockerd.sh" start >/dev/null
 BERTH="$PWD/bin/berth --config $PWD/bench/berth-config.json"

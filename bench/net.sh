@@ -14,6 +14,8 @@ ENGINES=${ENGINES:-"berth docker podman"} # before env.sh, whose default leaves 
 hack/setup.sh >/dev/null
 RUNS=${RUNS:-10}; ROUNDS=${ROUNDS:-2}; MB=${MB:-1024}
 BERTH="$PWD/bin/berth --config $PWD/bench/berth-config.json"
+# Engine storage on the peers' journaled loop-mounted ext4 (stop-all.sh unmounts it).
+mountpoint -q "$FS_MNT" && [ -e "$BUNDLE/config.json" ] || "$PEERS/setup-peers.sh" >/dev/null
 "$PEERS/registry.sh" start >/dev/null
 $DOCKER version >/dev/null 2>&1 || "$PEERS/dockerd.sh" start >/dev/null
 export PATH=/usr/local/go/bin:$PATH

@@ -12,12 +12,14 @@ PEERS=${PEERS:-$(cd ../shared/peers && pwd)}
 hack/setup.sh >/dev/null
 BERTH="$PWD/bin/berth --config $PWD/bench/berth-config.json"
 RUNS=${RUNS:-20}
-[ -e "$BUNDLE/config.json" ] || "$PEERS/setup-peers.sh" >/dev/null
+# Engine storage on the peers' journaled loop-mounted ext4 (stop-all.sh unmounts it).
+mountpoint -q "$FS_MNT" && [ -e "$BUNDLE/config.json" ] || "$PEERS/setup-peers.sh" >/dev/null
 "$PEERS/registry.sh" start >/dev/null
 $DOCKER version >/dev/null 2>&1 || "$PEERS/dockerd.sh" start >/dev/null
 # The equivalent bundle: the config.json berth itself generates for this container (Docker's
 # seccomp profile, masked paths, cgroup namespace), over a plain rootfs directory instead of the
-# overlay. runc run of it is the floor berth is measured against; `runc spec`'s is lighter.
+# overlay, in a new empty network namespace. runc run of it is the floor berth is measured
+# against, with berth's --network none row beside it; `runc spec`'s is lighter.
 EQ=$RESULTS/berth-bundle
 $BERTH image inspect busybox >/dev/null 2>&1 || $BERTH pull -q busybox >/dev/null
 id=$($BERTH run -d busybox true)
@@ -34,11 +36,14 @@ for m in s["mounts"]:
         shutil.copy(m["source"], dst)
         m["source"] = dst
 s["linux"].pop("cgroupsPath", None)
+for ns in s["linux"]["namespaces"]:
+    ns.pop("path", None)  # berth's bridge netns is gone with the container: a new, empty one
 json.dump(s, open(eq + "/config.json", "w"))
 PY
 $BERTH rm "$id" >/dev/null
 cmds=(
   "berth|$BERTH run --rm busybox true"
+  "berth-net-none|$BERTH run --rm --network none busybox true"
   "docker|$DOCKER run --rm busybox true"
   "podman|$PODMAN run --rm busybox true"
   "runc-berth-bundle|runc run --bundle $EQ bench-runc-eq"

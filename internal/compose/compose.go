@@ -2,6 +2,7 @@ package compose
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -209,8 +210,6 @@ func Up(ctx context.Context, b Backend, p *types.Project, o UpOptions) error {
 	if err := ensureVolumes(ctx, b, p); err != nil {
 		return err
 	}
-	var mu sync.Mutex
-	done := map[string]bool{}
 	err := graph.InDependencyOrder(ctx, p, func(ctx context.Context, name string, s types.ServiceConfig) error {
 		for dep, d := range s.DependsOn {
 			if err := waitFor(ctx, b, p.Name, dep, d.Condition, o.Timeout); err != nil {
@@ -220,13 +219,7 @@ func Up(ctx context.Context, b Backend, p *types.Project, o UpOptions) error {
 				return fmt.Errorf("compose: service %s: dependency %s: %w", name, dep, err)
 			}
 		}
-		if err := upService(ctx, b, p, s, o); err != nil {
-			return err
-		}
-		mu.Lock()
-		done[name] = true
-		mu.Unlock()
-		return nil
+		return upService(ctx, b, p, s, o)
 	})
 	if err != nil || !o.Wait {
 		return err
@@ -881,11 +874,11 @@ func CreateOneOff(ctx context.Context, b Backend, p *types.Project, service stri
 	if err != nil {
 		return nil, err
 	}
-	suffix := make([]byte, 6)
-	copy(suffix, strconv.FormatInt(time.Now().UnixNano(), 36))
 	opts.Name = o.Name
 	if opts.Name == "" {
-		opts.Name = fmt.Sprintf("%s-%s-run-%s", p.Name, service, hex.EncodeToString(suffix)[:12])
+		suffix := make([]byte, 6)
+		rand.Read(suffix)
+		opts.Name = fmt.Sprintf("%s-%s-run-%s", p.Name, service, hex.EncodeToString(suffix))
 	}
 	opts.Config.Labels[LabelOneoff] = "True"
 	delete(opts.Config.Labels, LabelNumber)

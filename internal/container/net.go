@@ -169,12 +169,11 @@ func (s *Service) detachNetworks(ctx context.Context, c *Container) error {
 		return nil
 	}
 	var errs []error
-	for name, ep := range c.NetworkSettings.Networks {
+	for _, ep := range c.NetworkSettings.Networks {
 		n, err := s.opts.Networks.Get(ep.NetworkID)
 		if err != nil {
 			continue // removed with -f meanwhile
 		}
-		_ = name
 		errs = append(errs, s.opts.Networks.Release(ctx, n, c.ID), s.opts.Networks.RemoveEndpoint(ctx, n, c.ID))
 	}
 	errs = append(errs, s.opts.Networks.ReleasePorts(ctx, c.ID))
@@ -189,7 +188,12 @@ func (s *Service) plumb(ctx context.Context, c *Container) (string, error) {
 		return "", nil
 	}
 	path := s.netnsPath(c.ID)
-	s.unplumb(context.Background(), c) // leftovers of a killed monitor
+	// A killed monitor leaves its namespace bound: only then is there
+	// anything to clean before the start (ports, veths and endpoints are
+	// replaced as they are set up anyway).
+	if fileExists(path) {
+		s.unplumb(context.Background(), c)
+	}
 	if err := network.NewNamespace(path); err != nil {
 		return "", err
 	}

@@ -161,11 +161,24 @@ func Attach(nsPath, containerID string, o AttachOptions) (err error) {
 		return fmt.Errorf("find bridge %s: %w", n.Bridge, err)
 	}
 	hostName := hostVeth(containerID, n.ID)
-	peerName := "vp" + hostName[2:]
 	if old, err := netlink.LinkByName(hostName); err == nil {
 		netlink.LinkDel(old) // left by a killed monitor
 	}
-	veth := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: hostName, MasterIndex: br.Attrs().Index}, PeerName: peerName}
+	ns, err := netns.GetFromPath(nsPath)
+	if err != nil {
+		return fmt.Errorf("open network namespace %s: %w", nsPath, err)
+	}
+	defer ns.Close()
+	mac := o.MAC
+	if mac == nil {
+		mac = MAC(o.IP)
+	}
+	// The peer is made in the container's namespace with its final name
+	// and address: moving a device between namespaces waits for an RCU
+	// grace period in the kernel (about 20 ms here), making it there does
+	// not.
+	veth := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: hostName, MasterIndex: br.Attrs().Index},
+		PeerName: o.Ifname, PeerHardwareAddr: mac, PeerNamespace: netlink.NsFd(int(ns))}
 	if err := netlink.LinkAdd(veth); err != nil {
 		return fmt.Errorf("create veth %s: %w", hostName, err)
 	}
@@ -181,36 +194,14 @@ func Attach(nsPath, containerID string, o AttachOptions) (err error) {
 	if err := netlink.LinkSetUp(host); err != nil {
 		return fmt.Errorf("set veth %s up: %w", hostName, err)
 	}
-	peer, err := netlink.LinkByName(peerName)
-	if err != nil {
-		return fmt.Errorf("find veth %s: %w", peerName, err)
-	}
-	ns, err := netns.GetFromPath(nsPath)
-	if err != nil {
-		return fmt.Errorf("open network namespace %s: %w", nsPath, err)
-	}
-	defer ns.Close()
-	if err := netlink.LinkSetNsFd(peer, int(ns)); err != nil {
-		return fmt.Errorf("move veth into the container: %w", err)
-	}
 	h, err := netlink.NewHandleAt(ns)
 	if err != nil {
 		return fmt.Errorf("enter network namespace %s: %w", nsPath, err)
 	}
 	defer h.Close()
-	in, err := h.LinkByName(peerName)
+	in, err := h.LinkByName(o.Ifname)
 	if err != nil {
-		return fmt.Errorf("find veth in the container: %w", err)
-	}
-	if err := h.LinkSetName(in, o.Ifname); err != nil {
-		return fmt.Errorf("name %s in the container: %w", o.Ifname, err)
-	}
-	mac := o.MAC
-	if mac == nil {
-		mac = MAC(o.IP)
-	}
-	if err := h.LinkSetHardwareAddr(in, mac); err != nil {
-		return fmt.Errorf("set the MAC address of %s: %w", o.Ifname, err)
+		return fmt.Errorf("find %s in the container: %w", o.Ifname, err)
 	}
 	addr := &netlink.Addr{IPNet: &net.IPNet{IP: o.IP.AsSlice(), Mask: net.CIDRMask(n.Subnet.Bits(), 32)}}
 	if err := h.AddrAdd(in, addr); err != nil {

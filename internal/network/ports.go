@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"fmt"
 	"io/fs"
 	"net"
 	"net/netip"
@@ -179,5 +178,3 @@ func hostRoutes() []netip.Prefix {
 	}
 	return out
 }
-
-var _ = fmt.Sprint

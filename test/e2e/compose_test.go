@@ -163,6 +163,12 @@ func TestComposeUpDown(t *testing.T) {
 	if r := e.run("compose", "-f", bad, "up", "-d"); r.code == 0 || !strings.Contains(r.err, "build") {
 		t.Fatalf("compose with build: %+v", r)
 	}
+	// compose-go's schema check (its meta-schemas compiled on first use,
+	// see third_party/jsonschema/FORK.md) names a key the spec does not have.
+	os.WriteFile(bad, []byte("services:\n  app:\n    image: busybox\n    bogus: 1\n"), 0o644)
+	if r := e.run("compose", "-f", bad, "up", "-d"); r.code == 0 || !strings.Contains(r.err, "bogus") {
+		t.Fatalf("compose with an unknown key: %+v", r)
+	}
 }
 
 func TestComposeSecretsConfigsLimits(t *testing.T) {

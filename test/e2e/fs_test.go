@@ -3,7 +3,6 @@ package e2e
 import (
 	"archive/tar"
 	"bytes"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -184,5 +183,4 @@ func TestCopy(t *testing.T) {
 		t.Fatalf("file copied into a stopped container: %q", out)
 	}
 	e.ok("rm", "stopped")
-	_ = io.Discard
 }

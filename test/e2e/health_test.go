@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -66,5 +65,4 @@ func TestHealthChecks(t *testing.T) {
 		t.Fatalf("conflicting health flags: %+v", r)
 	}
 	e.ok("rm", "-f", id)
-	_ = fmt.Sprint
 }

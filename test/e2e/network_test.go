@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"encoding/json"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -259,5 +258,4 @@ func TestConcurrentAddresses(t *testing.T) {
 	e.ok(append([]string{"rm", "-f"}, ids...)...)
 	// Released: a new container gets one of the pool again.
 	e.ok("run", "--rm", "--network", "many", "busybox", "true")
-	_ = fmt.Sprint
 }
