@@ -286,7 +286,7 @@ func (s *Service) runOnce(ctx context.Context, c *Container, rt runtime.Runtime,
 	if _, err := s.plumb(ctx, c); err != nil {
 		return 0, err
 	}
-	defer s.unplumb(context.Background(), c)
+	defer s.unplumbExited(context.Background(), c)
 	if shared, err := s.sharedNetNS(c.HostConfig.NetworkMode); err != nil {
 		return 0, err
 	} else if shared != "" {

@@ -25,8 +25,18 @@ func netEnv(t *testing.T) *env {
 	}
 	// Registered before runEnv's cleanup, so it runs after it.
 	t.Cleanup(func() {
-		if out, _ := exec.Command("ip", "-o", "link").Output(); strings.Contains(string(out), " vb") || strings.Contains(string(out), " br-") {
-			t.Errorf("links left: %s", out)
+		// A container's veths go with its network namespace, which the
+		// kernel destroys in the background after the exit.
+		var links string
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			out, _ := exec.Command("ip", "-o", "link").Output()
+			links = string(out)
+			if !strings.Contains(links, " vb") && !strings.Contains(links, " br-") || time.Now().After(deadline) {
+				break
+			}
+		}
+		if strings.Contains(links, " vb") || strings.Contains(links, " br-") {
+			t.Errorf("links left: %s", links)
 		}
 		if out, _ := exec.Command("nft", "list", "table", "ip", "berth").CombinedOutput(); strings.Contains(string(out), "dnat") || strings.Contains(string(out), "comment \"net:br-") {
 			t.Errorf("nftables rules left:\n%s", out)

@@ -368,8 +368,11 @@ func (f *Firewall) apply(ch change) error {
 		}
 		return nil
 	}
-	if len(del) == 0 && len(ch.add) == 0 && !addBridge && !slices.Contains(s.bridges, ch.delBridge) {
-		return nil // nothing to change
+	if !addBridge && !slices.Contains(s.bridges, ch.delBridge) && sameRules(del, ch.add) {
+		// Nothing to change: every container start ensures its network,
+		// and a commit that replaces rules with equal ones costs the
+		// kernel an RCU grace period (10–15 ms here).
+		return nil
 	}
 
 	if !s.table {
@@ -415,6 +418,52 @@ func (f *Firewall) apply(ch change) error {
 		return fmt.Errorf("update table ip %s: %w", tableName, err)
 	}
 	return nil
+}
+
+// sameRules reports whether the rules a and b are the same multiset: the
+// same chain, tag and expressions (compared as the kernel receives them),
+// in any order.
+func sameRules(a, b []*nftables.Rule) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	count := map[string]int{}
+	for _, r := range a {
+		count[ruleKey(r)]++
+	}
+	for _, r := range b {
+		k := ruleKey(r)
+		if count[k] == 0 {
+			return false
+		}
+		count[k]--
+	}
+	return true
+}
+
+// ruleKey is a rule's chain, tag and wire-encoded expressions. A lookup's
+// set ID names a set created in the same batch and is not part of a rule
+// read back from the kernel, so it is left out.
+func ruleKey(r *nftables.Rule) string {
+	var b strings.Builder
+	b.WriteString(r.Chain.Name)
+	b.WriteByte(0)
+	b.WriteString(tagOf(r.UserData))
+	for _, e := range r.Exprs {
+		if l, ok := e.(*expr.Lookup); ok {
+			c := *l
+			c.SetID = 0
+			e = &c
+		}
+		wire, err := expr.Marshal(byte(nftables.TableFamilyIPv4), e)
+		if err != nil {
+			// Never equal to anything: the rule is rewritten.
+			return fmt.Sprintf("unencodable %p", r)
+		}
+		b.WriteByte(0)
+		b.Write(wire)
+	}
+	return b.String()
 }
 
 // setRouteLocalnet sets net.ipv4.conf.BRIDGE.route_localnet to 1.

@@ -322,6 +322,54 @@ func TestInternalNetwork(t *testing.T) {
 	}
 }
 
+// Every container start ensures its network: when the rules are already in
+// place, nothing is rewritten (same rule handles); a changed network is.
+func TestEnsureNetworkUnchanged(t *testing.T) {
+	e := newEnv(t)
+	f := e.f
+	fx := newBridgeNet(t)
+	handles := func() []uint64 {
+		t.Helper()
+		conn, err := nftables.New()
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := read(conn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var hs []uint64
+		for _, r := range s.rules {
+			hs = append(hs, r.Handle)
+		}
+		return hs
+	}
+	n := Network{Bridge: fx.bridge, Subnet: fx.subnet}
+	if err := f.EnsureNetwork(n); err != nil {
+		t.Fatal(err)
+	}
+	first := handles()
+	if len(first) == 0 {
+		t.Fatal("no rules after EnsureNetwork")
+	}
+	if err := f.EnsureNetwork(n); err != nil {
+		t.Fatal(err)
+	}
+	if again := handles(); !slices.Equal(again, first) {
+		t.Errorf("the same network was rewritten: handles %v, then %v", first, again)
+	}
+	n.Internal = true
+	if err := f.EnsureNetwork(n); err != nil {
+		t.Fatal(err)
+	}
+	if changed := handles(); slices.Equal(changed, first) {
+		t.Errorf("the network made internal kept its rules %v", first)
+	}
+	if list := e.nftList(t); strings.Contains(list, "masquerade") && !strings.Contains(list, "127.0.0.0/8") {
+		t.Errorf("internal network's rules:\n%s", list)
+	}
+}
+
 func TestEnsureNetworkMissingBridge(t *testing.T) {
 	e := newEnv(t)
 	f := e.f
