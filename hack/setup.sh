@@ -9,12 +9,12 @@ cd "$(dirname "$0")/.."
 PREFIX=${PREFIX:-/usr/local}
 # Debian packages berth's build and tests use (one list, for setup and CI alike).
 # docker-registry, busybox-static and apache2-utils (htpasswd) serve the
-# tests' real registries and images.
+# tests' real registries and images. unzip unpacks a fetched Go toolchain.
 # libseccomp-dev and pkg-config: the embedded runtime's seccomp support (cgo).
 # skopeo writes the docker-archive and OCI layouts the save/load tests read.
 # iproute2 and nftables: the network tests build namespaces with `ip` and
 # read berth's table with `nft` (berth itself uses netlink, never them).
-PACKAGES=(ca-certificates curl git gcc libc6-dev pkg-config libseccomp-dev docker-registry busybox-static apache2-utils skopeo iproute2 nftables)
+PACKAGES=(ca-certificates curl unzip git gcc libc6-dev pkg-config libseccomp-dev docker-registry busybox-static apache2-utils skopeo iproute2 nftables)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -32,17 +32,37 @@ if [[ " ${missing[*]:-} " == *" docker-registry "* ]] && command -v systemctl >/
   systemctl disable --now docker-registry >/dev/null 2>&1 || true
 fi
 
-# Go: /usr/local/go if present, else Debian's golang-go if new enough.
-export PATH=/usr/local/go/bin:$PATH
+# Go: /usr/local/go if present. On a fresh machine (Debian 12's golang-go
+# is 1.19, too old for go.mod) the release berth is tested with is fetched
+# from the Go module proxy, the way `go` itself fetches toolchains
+# (golang.org/toolchain), checked against the SHA-256 pinned here, and
+# unpacked at /usr/local/go.
+GO_VERSION=1.26.8
+GO_ZIP_SHA256=30c2b1bf7dcc88d3eb0a1364e47ddd9128edb3110a30e8a0ef61cd5856b31de7 # linux-amd64
+GO_DIR=${GO_DIR:-/usr/local/go}
+export PATH=$GO_DIR/bin:$PATH
 if ! command -v go >/dev/null; then
-  echo "setup: installing golang-go"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq golang-go >/dev/null
+  [ "$(uname -m)" = x86_64 ] || { echo "setup: no Go found; install Go at $GO_DIR" >&2; exit 1; }
+  proxy=$(echo "${GOPROXY:-https://proxy.golang.org}" | cut -d, -f1)
+  zip=$(mktemp /tmp/berth-go.XXXXXX.zip)
+  echo "setup: fetching Go $GO_VERSION from $proxy"
+  curl -fsSL -o "$zip" "$proxy/golang.org/toolchain/@v/v0.0.1-go$GO_VERSION.linux-amd64.zip"
+  if ! echo "$GO_ZIP_SHA256  $zip" | sha256sum -c --quiet; then
+    rm -f "$zip"; echo "setup: the Go $GO_VERSION archive does not match its pinned SHA-256" >&2; exit 1
+  fi
+  tmp=$(mktemp -d /tmp/berth-go.XXXXXX)
+  unzip -q "$zip" -d "$tmp"
+  # Module zips keep no file modes: the commands are made executable, as
+  # cmd/go does for the toolchains it fetches.
+  src="$tmp/golang.org/toolchain@v0.0.1-go$GO_VERSION.linux-amd64"
+  chmod -R a+rX "$src"; chmod a+x "$src"/bin/* "$src"/pkg/tool/*/*
+  mkdir -p "$(dirname "$GO_DIR")"; mv "$src" "$GO_DIR"
+  rm -rf "$tmp" "$zip"
 fi
 need=$(awk '/^go /{print $2}' go.mod)
 have=$(go env GOVERSION | sed 's/^go//')
 if [ "$(printf '%s\n%s\n' "$need" "$have" | sort -V | head -1)" != "$need" ]; then
-  echo "setup: go $have is older than the $need that go.mod needs; install Go $need or newer at /usr/local/go" >&2
+  echo "setup: go $have ($(command -v go)) is older than the $need that go.mod needs; remove it or install Go $need or newer at $GO_DIR" >&2
   exit 1
 fi
 
