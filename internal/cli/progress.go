@@ -106,7 +106,11 @@ func bar(cur, total int64) string {
 }
 
 // humanSize is Docker's size format: decimal units, three significant digits.
-func humanSize(n int64) string {
+func humanSize(n int64) string { return humanSizePrec(n, 3) }
+
+// humanSizePrec is go-units' HumanSizeWithPrecision: decimal units, prec
+// significant digits.
+func humanSizePrec(n int64, prec int) string {
 	units := []string{"B", "kB", "MB", "GB", "TB", "PB"}
 	f := float64(n)
 	i := 0
@@ -114,7 +118,7 @@ func humanSize(n int64) string {
 		f /= 1000
 		i++
 	}
-	return fmt.Sprintf("%.3g%s", f, units[i])
+	return fmt.Sprintf("%.*g%s", prec, f, units[i])
 }
 
 // humanDuration is Docker's "2 weeks" style.

@@ -18,8 +18,7 @@ type RemoveResult struct {
 	Deleted  []digest.Digest
 }
 
-// InUse reports whether containers use an image; until berth has
-// containers, nothing is in use.
+// InUse reports whether a container (running or not) uses an image.
 type InUse func(id digest.Digest) bool
 
 // Remove untags or deletes what input names, with Docker's rules: a
@@ -178,7 +177,7 @@ func (s *Service) Prune(ctx context.Context, all bool, inUse InUse) (*PruneResul
 	if err != nil {
 		return nil, err
 	}
-	before, err := s.DiskUsage()
+	before, err := s.DiskUsage(nil)
 	if err != nil {
 		return nil, err
 	}
@@ -200,7 +199,7 @@ func (s *Service) Prune(ctx context.Context, all bool, inUse InUse) (*PruneResul
 		}
 		res.Removed = append(res.Removed, *r)
 	}
-	after, err := s.DiskUsage()
+	after, err := s.DiskUsage(nil)
 	if err != nil {
 		return res, err
 	}
@@ -210,12 +209,18 @@ func (s *Service) Prune(ctx context.Context, all bool, inUse InUse) (*PruneResul
 
 // Usage is the disk usage of images.
 type Usage struct {
-	Images     int
+	Images int
+	// Active is how many images inUse reported.
+	Active     int
 	LayersSize int64 // unique layers, each counted once
+	// Reclaimable is the size of the layers no image in use needs: what
+	// removing every unused image would free.
+	Reclaimable int64
 }
 
-// DiskUsage sums the store.
-func (s *Service) DiskUsage() (*Usage, error) {
+// DiskUsage sums the store. inUse (nil: nothing is) says which images
+// containers use.
+func (s *Service) DiskUsage(inUse InUse) (*Usage, error) {
 	imgs, err := s.store.List()
 	if err != nil {
 		return nil, err
@@ -224,9 +229,22 @@ func (s *Service) DiskUsage() (*Usage, error) {
 	if err != nil {
 		return nil, err
 	}
+	needed := map[digest.Digest]bool{}
 	u := &Usage{Images: len(imgs)}
+	for _, img := range imgs {
+		if inUse == nil || !inUse(img.ID) {
+			continue
+		}
+		u.Active++
+		for _, l := range img.Layers {
+			needed[l.ChainID] = true
+		}
+	}
 	for _, l := range layers {
 		u.LayersSize += l.Size
+		if !needed[l.ChainID] {
+			u.Reclaimable += l.Size
+		}
 	}
 	return u, nil
 }
