@@ -1,15 +1,19 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"berth.dev/berth/internal/engine"
 	"berth.dev/berth/internal/image"
 	"berth.dev/berth/internal/reference"
 	"berth.dev/berth/internal/registry"
+	"berth.dev/berth/internal/registryconf"
 )
 
 func newPullCommand(g *globals) *cobra.Command {
@@ -45,32 +49,16 @@ func newPullCommand(g *globals) *cobra.Command {
 				return err
 			}
 			out := g.streams.Out
-			var prog *pullProgress
-			if !quiet {
+			if quiet {
+				if _, _, err := e.Pull(cmd.Context(), args[0], flags, opts); err != nil {
+					return err
+				}
+			} else {
 				if name.Tag() == "latest" && !hasTagOrDigest(args[0]) {
 					fmt.Fprintln(out, "Using default tag: latest")
 				}
-				what := name.Tag()
-				if name.Digest() != "" {
-					what = string(name.Digest())
-				}
-				fmt.Fprintf(out, "%s: Pulling from %s\n", what, name.Path())
-				prog = newPullProgress(out)
-				opts.Progress = prog.update
-			}
-			_, res, err := e.Pull(cmd.Context(), args[0], flags, opts)
-			if prog != nil {
-				prog.finish()
-			}
-			if err != nil {
-				return err
-			}
-			if !quiet {
-				fmt.Fprintf(out, "Digest: %s\n", res.Digest)
-				if res.Downloaded {
-					fmt.Fprintf(out, "Status: Downloaded newer image for %s\n", name.Familiar())
-				} else {
-					fmt.Fprintf(out, "Status: Image is up to date for %s\n", name.Familiar())
+				if _, err := pullImage(cmd.Context(), e, out, name, flags, opts); err != nil {
+					return err
 				}
 			}
 			fmt.Fprintln(out, name.String())
@@ -88,4 +76,30 @@ func newPullCommand(g *globals) *cobra.Command {
 // hasTagOrDigest reports whether the user wrote a tag or digest.
 func hasTagOrDigest(s string) bool {
 	return strings.Contains(s, "@") || strings.LastIndexByte(s, ':') > strings.LastIndexByte(s, '/')
+}
+
+// pullImage pulls name as Docker shows it, on w: "TAG: Pulling from PATH",
+// the layers' progress, the digest, and whether anything changed: "Image is
+// up to date" when the name already resolved to the image, at the digest
+// the registry gave. run and create use it too, on stderr.
+func pullImage(ctx context.Context, e *engine.Engine, w io.Writer, name reference.Reference, flags registryconf.Flags, opts image.PullOptions) (*image.PullResult, error) {
+	what := name.Tag()
+	if name.Digest() != "" {
+		what = string(name.Digest())
+	}
+	fmt.Fprintf(w, "%s: Pulling from %s\n", what, name.Path())
+	prog := newPullProgress(w)
+	opts.Progress = prog.update
+	_, res, err := e.Pull(ctx, name.String(), flags, opts)
+	prog.finish()
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(w, "Digest: %s\n", res.Digest)
+	if res.Downloaded {
+		fmt.Fprintf(w, "Status: Downloaded newer image for %s\n", name.Familiar())
+	} else {
+		fmt.Fprintf(w, "Status: Image is up to date for %s\n", name.Familiar())
+	}
+	return res, nil
 }

@@ -165,16 +165,12 @@ func ensureImage(ctx context.Context, g *globals, e *engine.Engine, f *container
 			return err
 		}
 	}
-	prog := newPullProgress(g.streams.Err)
-	opts.Progress = prog.update
-	_, res, err := e.Pull(ctx, name, flags, opts)
-	prog.finish()
+	ref, err := reference.Parse(name)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(g.streams.Err, "Digest: %s\n", res.Digest)
-	fmt.Fprintf(g.streams.Err, "Status: Downloaded newer image for %s\n", displayRef(name))
-	return nil
+	_, err = pullImage(ctx, e, g.streams.Err, ref, flags, opts)
+	return err
 }
 
 func displayRef(name string) string {

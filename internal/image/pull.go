@@ -48,7 +48,9 @@ type PullResult struct {
 	Image *Image
 	// Digest is what the name resolved to (Docker's "Digest:" line).
 	Digest digest.Digest
-	// Downloaded is false when the image was already up to date.
+	// Downloaded is false when nothing was new: the name already resolved
+	// to the image, at the digest the registry gave (Docker's "Image is up
+	// to date").
 	Downloaded bool
 }
 
@@ -120,6 +122,12 @@ func (s *Service) Pull(ctx context.Context, plan *registry.Plan, opts PullOption
 		img.Layers = append(img.Layers, LayerRef{DiffID: diffID, ChainID: chain, Digest: l.Digest, MediaType: l.MediaType, Size: l.Size})
 		parent = chain
 	}
+	// An image the name already resolves to, at the same digest: Docker
+	// shows none of its layers and says it is up to date.
+	known := s.known(plan, r, img)
+	if known {
+		opts.Progress = func(Progress) {}
+	}
 	for _, l := range img.Layers {
 		opts.Progress(Progress{ID: shortID(l.Digest), Status: "Pulling fs layer"})
 	}
@@ -171,10 +179,6 @@ func (s *Service) Pull(ctx context.Context, plan *registry.Plan, opts PullOption
 		return nil, err
 	}
 	defer lock.Unlock()
-	refs, err := s.store.References()
-	if err != nil {
-		return nil, err
-	}
 	if old, err := s.store.Get(img.ID); err == nil {
 		img.Created = old.Created // keep the first time it was stored
 	}
@@ -185,11 +189,34 @@ func (s *Service) Pull(ctx context.Context, plan *registry.Plan, opts PullOption
 	if name.Digest() == "" {
 		changes[name.String()] = img.ID
 	}
-	upToDate := !downloaded.Load() && refs[name.String()] == img.ID
+	upToDate := known && !downloaded.Load()
 	if err := s.store.SetReferences(changes); err != nil {
 		return nil, err
 	}
 	return &PullResult{Image: img, Digest: r.Digest, Downloaded: !upToDate}, nil
+}
+
+// known reports whether plan's name already resolves to img, which the
+// store has with all its layers, and r's digest (what the name resolved to
+// at the registry) is one it was pulled or stored at: nothing is new.
+func (s *Service) known(plan *registry.Plan, r *registry.Resolved, img *Image) bool {
+	refs, err := s.store.References()
+	if err != nil || refs[plan.Name.String()] != img.ID {
+		return false
+	}
+	old, err := s.store.Get(img.ID)
+	if err != nil {
+		return false
+	}
+	if refs[plan.Name.Name()+"@"+r.Digest.String()] != img.ID && old.ManifestDigest != r.Digest && old.IndexDigest != r.Digest {
+		return false
+	}
+	for _, l := range img.Layers {
+		if _, err := s.layers.Get(l.ChainID); err != nil {
+			return false
+		}
+	}
+	return true
 }
 
 func platformOf(cfg ocispec.Image) string {
