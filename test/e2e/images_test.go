@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -132,5 +133,75 @@ func TestImageCommands(t *testing.T) {
 	blobs, _ := os.ReadDir(filepath.Join(e.root, "blobs", "sha256"))
 	if len(blobs) != 0 {
 		t.Fatalf("blobs left after prune: %v", blobs)
+	}
+}
+
+// tableRows splits a table's lines into columns (separated by two spaces
+// or more, as tabwriter pads them).
+func tableRows(out string) [][]string {
+	var rows [][]string
+	for _, line := range strings.Split(strings.TrimRight(out, "\n"), "\n") {
+		rows = append(rows, regexp.MustCompile(`\s{2,}`).Split(strings.TrimSpace(line), -1))
+	}
+	return rows
+}
+
+// images with --digests, --no-trunc and -a show Docker's columns: the
+// digest of each row's repository (<none> for a local tag), full IDs, and
+// with -a the same rows (berth keeps no intermediate images).
+func TestImagesColumns(t *testing.T) {
+	reg := registrytest.Start(t, registrytest.Options{})
+	bb := reg.Addr + "/library/busybox:latest"
+	bbDigest := push(t, must[v1.Image](t)(imagetest.Busybox()), bb)
+	mlDigest := push(t, must[v1.Image](t)(imagetest.MultiLayer()), reg.Addr+"/test/multilayer:latest")
+	e := newEnv(t)
+	e.ok("pull", "-q", bb)
+	e.ok("pull", "-q", reg.Addr+"/test/multilayer@"+mlDigest) // by digest only: no tag
+	e.ok("tag", bb, "mine:1")
+	bbID := e.inspect(bb)["Id"].(string)
+	mlID := e.inspect(reg.Addr + "/test/multilayer@" + mlDigest)["Id"].(string)
+	short := func(id string) string { return strings.TrimPrefix(id, "sha256:")[:12] }
+
+	check := func(args []string, want [][]string) {
+		t.Helper()
+		out := e.ok(append([]string{"images"}, args...)...)
+		got := tableRows(out)
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("images %v:\n%s\nwant rows %q", args, out, want)
+		}
+	}
+	bbRepo, mlRepo := reg.Addr+"/library/busybox", reg.Addr+"/test/multilayer"
+	head := []string{"REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"}
+	created := tableRows(e.ok("images", "--format", "table {{.CreatedSince}}", "mine:1"))[1][0]
+	bbSize := tableRows(e.ok("images", "--format", "table {{.Size}}", "mine:1"))[1][0]
+	mlSize := tableRows(e.ok("images", "--format", "table {{.Size}}", mlRepo))[1][0]
+	def := [][]string{head,
+		{bbRepo, "latest", short(bbID), created, bbSize},
+		{"mine", "1", short(bbID), created, bbSize},
+		{mlRepo, "<none>", short(mlID), created, mlSize},
+	}
+	check(nil, def)
+	check([]string{"-a"}, def)
+	check([]string{"--no-trunc"}, [][]string{head,
+		{bbRepo, "latest", bbID, created, bbSize},
+		{"mine", "1", bbID, created, bbSize},
+		{mlRepo, "<none>", mlID, created, mlSize},
+	})
+	check([]string{"--digests"}, [][]string{{"REPOSITORY", "TAG", "DIGEST", "IMAGE ID", "CREATED", "SIZE"},
+		{bbRepo, "latest", bbDigest, short(bbID), created, bbSize},
+		{"mine", "1", "<none>", short(bbID), created, bbSize},
+		{mlRepo, "<none>", mlDigest, short(mlID), created, mlSize},
+	})
+	check([]string{"--digests", "--no-trunc", "-a"}, [][]string{{"REPOSITORY", "TAG", "DIGEST", "IMAGE ID", "CREATED", "SIZE"},
+		{bbRepo, "latest", bbDigest, bbID, created, bbSize},
+		{"mine", "1", "<none>", bbID, created, bbSize},
+		{mlRepo, "<none>", mlDigest, mlID, created, mlSize},
+	})
+	// -q lists each image once; with --no-trunc, in full.
+	if got := e.ok("images", "-q", "--no-trunc"); got != bbID+"\n"+mlID+"\n" {
+		t.Fatalf("images -q --no-trunc: %q", got)
+	}
+	if got := e.ok("images", "-qa"); got != short(bbID)+"\n"+short(mlID)+"\n" {
+		t.Fatalf("images -qa: %q", got)
 	}
 }

@@ -15,6 +15,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 	"golang.org/x/sys/unix"
 
 	"berth.dev/berth/internal/imagetest"
@@ -391,6 +392,77 @@ func TestPullPlatformsAndCompressions(t *testing.T) {
 			t.Fatalf("%s layer: %v", c, err)
 		}
 	}
+}
+
+// An OCI image index (not a Docker manifest list): --platform picks its
+// manifest, the default is the host's, and the digest shown and recorded is
+// the index's.
+func TestPullOCIIndexPlatform(t *testing.T) {
+	reg := registrytest.Start(t, registrytest.Options{})
+	ctx := context.Background()
+	bb := must[v1.Image](t)(imagetest.BusyboxOCI())
+	idx := must[v1.ImageIndex](t)(imagetest.Index(map[string]v1.Image{"linux/amd64": bb, "linux/arm64": bb, "linux/arm/v7": bb}))
+	ref := reg.Addr + "/oci/bb:1"
+	idxDigest, err := imagetest.PushIndex(ctx, idx, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What the registry serves is an OCI index.
+	if mt := must[types.MediaType](t)(must[v1.ImageIndex](t)(imagetest.PullIndex(ctx, ref)).MediaType()); mt != types.OCIImageIndex {
+		t.Fatalf("fixture index media type %s", mt)
+	}
+	manifests := must[*v1.IndexManifest](t)(idx.IndexManifest()).Manifests
+	manifestFor := map[string]string{}
+	for _, m := range manifests {
+		if m.MediaType != types.OCIManifestSchema1 {
+			t.Fatalf("fixture manifest media type %s", m.MediaType)
+		}
+		manifestFor[m.Platform.String()] = m.Digest.String()
+	}
+
+	ids := map[string]bool{}
+	for _, tc := range []struct {
+		platform, arch, variant string
+	}{
+		{"linux/arm/v7", "arm", "v7"},
+		{"linux/arm64", "arm64", ""},
+		{"", "amd64", ""}, // the host's
+	} {
+		e := newEnv(t)
+		args := []string{"pull", ref}
+		if tc.platform != "" {
+			args = []string{"pull", "--platform", tc.platform, ref}
+		}
+		out := e.ok(args...)
+		if !strings.Contains(out, "Digest: "+idxDigest+"\n") || !strings.Contains(out, "Status: Downloaded newer image for "+ref+"\n") {
+			t.Fatalf("pull %s:\n%s", tc.platform, out)
+		}
+		img := e.inspect(ref)
+		variant, _ := img["Variant"].(string)
+		if img["Os"] != "linux" || img["Architecture"] != tc.arch || variant != tc.variant {
+			t.Fatalf("pull %q gave %v/%v/%v", tc.platform, img["Os"], img["Architecture"], variant)
+		}
+		if d := img["RepoDigests"].([]any); len(d) != 1 || d[0] != reg.Addr+"/oci/bb@"+idxDigest {
+			t.Fatalf("RepoDigests %v, want the index digest %s", d, idxDigest)
+		}
+		ids[img["Id"].(string)] = true
+		// The platform's manifest also names the image.
+		want := manifestFor["linux/"+tc.arch]
+		if tc.variant != "" {
+			want = manifestFor["linux/"+tc.arch+"/"+tc.variant]
+		}
+		if got := e.inspect(reg.Addr + "/oci/bb@" + want)["Id"]; got != img["Id"] {
+			t.Fatalf("by manifest digest %s: %v, want %v", want, got, img["Id"])
+		}
+	}
+	if len(ids) != 3 {
+		t.Fatalf("three platforms gave %d image IDs", len(ids))
+	}
+	e := newEnv(t)
+	if msg := e.fail("pull", "--platform", "linux/ppc64le", ref); !strings.Contains(msg, "no image for platform linux/ppc64le") {
+		t.Fatalf("missing platform: %s", msg)
+	}
+	e.assertNoImages()
 }
 
 // Layers that try to write outside their directory are refused with an
