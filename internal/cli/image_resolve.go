@@ -13,23 +13,42 @@ import (
 
 func newImageResolveCommand(g *globals) *cobra.Command {
 	var format string
+	var push bool
 	var rf registryFlags
 	cmd := &cobra.Command{
 		Use:   "resolve [OPTIONS] IMAGE",
-		Short: "Explain where a pull of IMAGE would go, in order, and why",
+		Short: "Explain where a pull (or with --push, a push) of IMAGE would go, and why",
 		Long: `Explain where a pull of IMAGE would go: the normalised name, the rule that
 matched, and every candidate endpoint in the order a pull tries them, with the
 reference used there, TLS mode, tag policy and credential source (never the
-secret). Nothing is contacted.`,
+secret). Nothing is contacted.
+
+With --push, explain where 'berth push IMAGE' would go instead: the one
+endpoint (the rule's push endpoint, or the name's own registry) or why the
+push is refused. The registry flags are for pulls and do not combine with it.`,
 		Args: exactArgs(1, "IMAGE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			flags, err := rf.flags()
 			if err != nil {
 				return err
 			}
+			if push && (len(flags.Replace) > 0 || len(flags.Mirrors) > 0) {
+				return usageError{errors.New("--push: --replace, --replace-to and --registry-mirror apply to pulls only")}
+			}
 			e, err := g.newEngine(cmd)
 			if err != nil {
 				return err
+			}
+			if push {
+				plan, rerr := e.ResolvePush(cmd.Context(), args[0])
+				if plan == nil {
+					return rerr
+				}
+				if done, err := writeFormatted(g.streams.Out, format, plan); done {
+					return errors.Join(rerr, err)
+				}
+				_, err = fmt.Fprint(g.streams.Out, explainPush(plan))
+				return errors.Join(rerr, err)
 			}
 			plan, rerr := e.ResolveImage(cmd.Context(), args[0], flags)
 			if plan == nil {
@@ -43,6 +62,7 @@ secret). Nothing is contacted.`,
 		},
 	}
 	cmd.Flags().StringVarP(&format, "format", "f", "", `Format output: "json" or a Go template`)
+	cmd.Flags().BoolVar(&push, "push", false, "Explain where a push of IMAGE would go instead of a pull")
 	rf.add(cmd.Flags())
 	return cmd
 }
@@ -80,6 +100,36 @@ func explain(p *registry.Plan) string {
 		w("   credentials:  %s", c.Credentials)
 		w("   from:         %s", c.Rule)
 	}
+	return b.String()
+}
+
+// explainPush renders a push plan for people.
+func explainPush(p *registry.PushPlan) string {
+	var b strings.Builder
+	w := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
+	w("Name:      %s", p.Name)
+	if p.Rule == "" {
+		w("Rule:      none matches")
+	} else {
+		w("Rule:      %s", p.Rule)
+	}
+	if p.Refused {
+		w("Refused:   yes: %s", p.Reason)
+		return b.String()
+	}
+	if p.OriginContacted {
+		w("Origin:    %s, contacted: the push goes there", p.Origin)
+	} else {
+		w("Origin:    %s, never contacted", p.Origin)
+	}
+	w("Why:       %s", p.Reason)
+	w("")
+	w("A push goes to this endpoint only (no fallback):")
+	c := p.Endpoint
+	w("   %-8s %s", c.Role, c.Ref)
+	w("   endpoint:     %s (%s)", c.URL, tlsText(c.Candidate))
+	w("   credentials:  %s", c.Credentials)
+	w("   from:         %s", c.Rule)
 	return b.String()
 }
 

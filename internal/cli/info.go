@@ -74,18 +74,31 @@ func newInfoCommand(g *globals) *cobra.Command {
 					p(" %s", r.Prefix)
 					switch {
 					case r.Blocked:
-						p("  blocked")
+						p("  blocked (pulls and pushes)")
 					default:
 						for _, m := range r.Mirrors {
-							p("  mirror:   %s", m)
+							p("  mirror:   %s%s", m.Location, endpointNotes(m.Insecure, m.CADir, m.DigestOnly))
 						}
+						tls := endpointNotes(r.Insecure, r.CADir, false)
 						switch {
 						case r.Fallback == "none":
 							p("  then:     nothing (fallback: none)")
 						case r.Location != "":
-							p("  then:     %s (rewrite)", r.Location)
+							p("  then:     %s (rewrite)%s", r.Location, tls)
 						default:
-							p("  then:     the origin")
+							p("  then:     the origin%s", tls)
+						}
+						switch {
+						case r.Push != nil:
+							p("  push:     %s%s, only there", r.Push.Location, endpointNotes(r.Push.Insecure, r.Push.CADir, false))
+						case r.Fallback == "none":
+							p("  push:     refused (fallback: none, no push endpoint)")
+						case strings.HasPrefix(r.Source, "--"):
+							p("  push:     not affected (flags are for pulls)")
+						case r.Location != "":
+							p("  push:     the origin")
+						default:
+							p("  push:     the origin%s", tls)
 						}
 					}
 					p("  from:     %s", r.Source)
@@ -101,6 +114,24 @@ func newInfoCommand(g *globals) *cobra.Command {
 	cmd.Flags().StringVarP(&format, "format", "f", "", `Format output: "json" or a Go template`)
 	rf.add(cmd.Flags())
 	return cmd
+}
+
+// endpointNotes are an endpoint's settings in parentheses, or "".
+func endpointNotes(insecure bool, caDir string, digestOnly bool) string {
+	var notes []string
+	if insecure {
+		notes = append(notes, "insecure")
+	}
+	if caDir != "" {
+		notes = append(notes, "ca-dir "+caDir)
+	}
+	if digestOnly {
+		notes = append(notes, "digest-only")
+	}
+	if len(notes) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(notes, ", ") + ")"
 }
 
 func yesNo(b bool) string {

@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"berth.dev/berth/internal/reference"
+	"berth.dev/berth/internal/registryconf"
 )
 
 func newPushCommand(g *globals) *cobra.Command {
@@ -13,8 +14,12 @@ func newPushCommand(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "push [OPTIONS] NAME[:TAG]",
 		Short: "Upload an image to a registry",
-		Long: `Upload an image to its registry. Pushes go to the name's own registry:
-mirrors and rewrite rules apply to pulls only.`,
+		Long: `Upload an image to its registry, or to the push endpoint of the config rule
+that matches it ("push" in a registries rule), and only there: a push never
+falls back to the origin. A rule that is blocked, or has fallback "none" and no
+push endpoint, refuses the push. Mirrors, rewrites and the --replace and
+--registry-mirror flags apply to pulls only. 'berth image resolve --push NAME'
+explains where a push goes.`,
 		Args: exactArgs(1, "NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if allTags {
@@ -28,10 +33,18 @@ mirrors and rewrite rules apply to pulls only.`,
 			if err != nil {
 				return err
 			}
+			plan, err := e.ResolvePush(cmd.Context(), ref.String())
+			if err != nil {
+				return err
+			}
 			out := g.streams.Out
 			var prog *pullProgress
 			if !quiet {
-				fmt.Fprintf(out, "The push refers to repository [%s]\n", ref.Name())
+				ep := plan.Endpoint
+				fmt.Fprintf(out, "The push refers to repository [%s]\n", ep.Ref.Name())
+				if ep.Role == registryconf.RolePush {
+					fmt.Fprintf(out, "Push endpoint of %s (no fallback to the origin)\n", ep.Rule)
+				}
 				prog = newPullProgress(out)
 			}
 			update := func(u imageProgress) {
@@ -39,7 +52,7 @@ mirrors and rewrite rules apply to pulls only.`,
 					prog.update(u)
 				}
 			}
-			res, err := e.Push(cmd.Context(), ref, update)
+			res, err := e.Push(cmd.Context(), plan, update)
 			if prog != nil {
 				prog.finish()
 			}

@@ -214,8 +214,8 @@ func (e *Engine) Pull(ctx context.Context, ref string, flags registryconf.Flags,
 	return plan, res, err
 }
 
-// RegistryEndpoint is how berth contacts a registry host directly (login,
-// push): its TLS settings from the configuration.
+// RegistryEndpoint is how berth contacts a registry host directly (login):
+// its TLS settings from the configuration.
 func (e *Engine) RegistryEndpoint(host string) (registryconf.Candidate, error) {
 	r, err := e.resolver(registryconf.Flags{})
 	if err != nil {
@@ -224,13 +224,15 @@ func (e *Engine) RegistryEndpoint(host string) (registryconf.Candidate, error) {
 	return r.Endpoint(host)
 }
 
-// Push pushes the image ref to the name's own registry.
-func (e *Engine) Push(ctx context.Context, ref reference.Reference, progress func(image.Progress)) (*image.PushResult, error) {
-	svc, err := e.Images(ctx)
+// ResolvePush explains where a push of ref would go under the config (the
+// command flags' rules are for pulls). A refused push returns the plan and
+// the error.
+func (e *Engine) ResolvePush(ctx context.Context, ref string) (*registry.PushPlan, error) {
+	name, err := reference.Parse(ref)
 	if err != nil {
 		return nil, err
 	}
-	ep, err := e.RegistryEndpoint(ref.Domain())
+	r, err := e.resolver(registryconf.Flags{})
 	if err != nil {
 		return nil, err
 	}
@@ -238,11 +240,31 @@ func (e *Engine) Push(ctx context.Context, ref reference.Reference, progress fun
 	if err != nil {
 		return nil, err
 	}
-	p, err := registry.NewClient(creds, e.log).NewPusher(ctx, ep, ref)
+	res, rerr := r.ResolvePush(name)
+	if res == nil {
+		return nil, rerr
+	}
+	return registry.NewPushPlan(res, creds), rerr
+}
+
+// Push pushes the image plan.Name to the plan's endpoint (from ResolvePush).
+func (e *Engine) Push(ctx context.Context, plan *registry.PushPlan, progress func(image.Progress)) (*image.PushResult, error) {
+	if plan.Endpoint == nil {
+		return nil, fmt.Errorf("push %s: %s: %w", plan.Name, plan.Reason, errdefs.ErrForbidden)
+	}
+	svc, err := e.Images(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return svc.Push(ctx, ref, p, progress)
+	creds, err := credential.Open("")
+	if err != nil {
+		return nil, err
+	}
+	p, err := registry.NewClient(creds, e.log).NewPusher(ctx, plan.Endpoint.Candidate)
+	if err != nil {
+		return nil, err
+	}
+	return svc.Push(ctx, plan.Name, p, progress)
 }
 
 // Containers opens the container service.

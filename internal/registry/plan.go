@@ -34,3 +34,23 @@ func NewPlan(res *registryconf.Resolution, creds CredentialSource) *Plan {
 	}
 	return p
 }
+
+// PushPlan is where a push goes, and why: one endpoint, no fallback.
+type PushPlan struct {
+	registryconf.PushResolution
+	// Endpoint is the resolution's endpoint with its credential; nil when
+	// the push is refused. In JSON it takes the place of the resolution's
+	// "endpoint".
+	Endpoint *Endpoint `json:"endpoint,omitempty"`
+}
+
+// NewPushPlan pairs the endpoint of res with the credential source of the
+// host it contacts (the push endpoint's, never the name's own registry's).
+func NewPushPlan(res *registryconf.PushResolution, creds CredentialSource) *PushPlan {
+	p := &PushPlan{PushResolution: *res}
+	p.PushResolution.Endpoint = nil
+	if c := res.Endpoint; c != nil {
+		p.Endpoint = &Endpoint{Candidate: *c, Credentials: creds.SourceFor(c.Host)}
+	}
+	return p
+}

@@ -47,3 +47,28 @@ func TestNewPlanUsesContactedHost(t *testing.T) {
 		t.Errorf("json = %s", s)
 	}
 }
+
+func TestNewPushPlanUsesPushEndpointHost(t *testing.T) {
+	cfg := registryconf.Config{Registries: []registryconf.Rule{{Prefix: "registry.k8s.io", Location: "registry.local/k8s",
+		Push: &registryconf.Endpoint{Location: "registry.local/k8s"}}}}
+	r, err := registryconf.New(cfg, "c.json", registryconf.Flags{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := r.ResolvePush(reference.MustParse("registry.k8s.io/pause:3.9"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds := fakeCreds{"registry.k8s.io": {Kind: credential.KindFile, Detail: "origin"}, "registry.local": {Kind: credential.KindFile, Detail: "local"}}
+	p := NewPushPlan(res, creds)
+	if p.Endpoint == nil || p.Endpoint.Ref.String() != "registry.local/k8s/pause:3.9" || p.Endpoint.Credentials.Detail != "local" {
+		t.Fatalf("endpoint = %+v", p.Endpoint)
+	}
+	b, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := string(b); !strings.Contains(s, `"endpoint":{"role":"push"`) || !strings.Contains(s, `"credentials":{`) || strings.Count(s, `"endpoint"`) != 1 {
+		t.Errorf("json = %s", s)
+	}
+}

@@ -13,13 +13,13 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/opencontainers/go-digest"
 
-	"berth.dev/berth/internal/reference"
 	"berth.dev/berth/internal/registryconf"
 	"berth.dev/berth/internal/version"
 )
 
-// Pusher pushes to one registry endpoint (push never goes through mirrors
-// or rewrites: it goes to the name's own registry).
+// Pusher pushes to one registry endpoint: the name's own registry, or a
+// rule's push endpoint (registryconf.Resolver.ResolvePush). There is no
+// fallback: errors at a push endpoint say so.
 type Pusher struct {
 	ep   registryconf.Candidate
 	repo name.Repository
@@ -27,8 +27,11 @@ type Pusher struct {
 	pl   *remote.Puller // for existence checks, with the same transport and auth
 }
 
-// NewPusher prepares a push of repository name (a reference's Name()) to ep.
-func (c *Client) NewPusher(ctx context.Context, ep registryconf.Candidate, ref reference.Reference) (*Pusher, error) {
+// NewPusher prepares a push to ep, into the repository of its physical
+// reference ep.Ref (for a push endpoint, the name with the rule's prefix
+// mapped).
+func (c *Client) NewPusher(ctx context.Context, ep registryconf.Candidate) (*Pusher, error) {
+	ref := ep.Ref
 	var opts []name.Option
 	if ep.TLS != registryconf.TLSVerify {
 		opts = append(opts, name.Insecure)
@@ -59,15 +62,27 @@ func (c *Client) NewPusher(ctx context.Context, ep registryconf.Candidate, ref r
 	return &Pusher{ep: ep, repo: repo, p: p, pl: pl}, nil
 }
 
+// Endpoint is where the pusher pushes.
+func (p *Pusher) Endpoint() registryconf.Candidate { return p.ep }
+
+// fail adds, at a push endpoint, the rule that chose it and that the push
+// does not fall back to the origin.
+func (p *Pusher) fail(err error) error {
+	if p.ep.Role != registryconf.RolePush {
+		return err
+	}
+	return fmt.Errorf("push to %s (the push endpoint of %s; no fallback to the origin): %w", p.repo, p.ep.Rule, err)
+}
+
 // HasBlob reports whether the repository already has blob dgst.
 func (p *Pusher) HasBlob(ctx context.Context, dgst digest.Digest) (bool, error) {
 	l, err := p.pl.Layer(ctx, p.repo.Digest(dgst.String()))
 	if err != nil {
-		return false, err
+		return false, p.fail(fmt.Errorf("check blob %s: %w", dgst, err))
 	}
 	ok, err := l.(interface{ Exists() (bool, error) }).Exists()
 	if err != nil {
-		return false, fmt.Errorf("check blob %s: %w", dgst, err)
+		return false, p.fail(fmt.Errorf("check blob %s: %w", dgst, err))
 	}
 	return ok, nil
 }
@@ -96,7 +111,7 @@ func (l blobLayer) MediaType() (types.MediaType, error) { return types.MediaType
 // Upload uploads b unless the repository has it.
 func (p *Pusher) Upload(ctx context.Context, b Blob) error {
 	if err := p.p.Upload(ctx, p.repo, blobLayer{b}); err != nil {
-		return fmt.Errorf("upload blob %s to %s: %w", b.Digest, p.ep.Host, err)
+		return p.fail(fmt.Errorf("upload blob %s to %s: %w", b.Digest, p.ep.Host, err))
 	}
 	return nil
 }
@@ -112,7 +127,7 @@ func (m rawManifest) MediaType() (types.MediaType, error) { return types.MediaTy
 // PutManifest stores raw (of mediaType) under tag.
 func (p *Pusher) PutManifest(ctx context.Context, tag string, raw []byte, mediaType string) error {
 	if err := p.p.Push(ctx, p.repo.Tag(tag), rawManifest{raw, mediaType}); err != nil {
-		return fmt.Errorf("put manifest %s:%s: %w", p.repo, tag, err)
+		return p.fail(fmt.Errorf("put manifest %s:%s: %w", p.repo, tag, err))
 	}
 	return nil
 }
@@ -143,5 +158,5 @@ func (p *Pusher) Mount(ctx context.Context, b Blob, from string) (bool, error) {
 	case errors.Is(err, errNoContent):
 		return false, nil
 	}
-	return false, fmt.Errorf("mount blob %s from %s: %w", b.Digest, from, err)
+	return false, p.fail(fmt.Errorf("mount blob %s from %s: %w", b.Digest, from, err))
 }

@@ -28,19 +28,25 @@ type Rule struct {
 	Location string `json:"location,omitempty"`
 	// Mirrors are tried in order before the location or origin.
 	Mirrors []Endpoint `json:"mirrors,omitempty"`
+	// Push, if set, is where pushes of matching names go, mapped like the
+	// mirrors (Push.Location/rest), and only there: a push never falls back
+	// to the origin. Without it a push goes to the name's own registry,
+	// unless the rule is blocked or has fallback "none" (then it is refused).
+	Push *Endpoint `json:"push,omitempty"`
 	// Fallback is "origin" (the default: after the mirrors, try the location
 	// or the name's own registry) or "none" (never contact it: air-gapped).
 	Fallback string `json:"fallback,omitempty"`
-	// Blocked refuses every pull of a matching name.
+	// Blocked refuses every pull and push of a matching name.
 	Blocked bool `json:"blocked,omitempty"`
 	// Insecure and CADir are the TLS settings of the location or origin.
 	Insecure bool   `json:"insecure,omitempty"`
 	CADir    string `json:"ca-dir,omitempty"`
 }
 
-// Endpoint is one mirror: [http[s]://]host[:port][/path]. A path is a
-// repository-name prefix inside that registry (a Harbor proxy project, say).
-// In the config file an endpoint may also be written as a plain string.
+// Endpoint is one mirror, or a rule's push endpoint:
+// [http[s]://]host[:port][/path]. A path is a repository-name prefix inside
+// that registry (a Harbor project, say). In the config file an endpoint may
+// also be written as a plain string.
 type Endpoint struct {
 	Location string `json:"location"`
 	// Insecure skips TLS verification and allows plain HTTP, as Docker's
@@ -51,6 +57,7 @@ type Endpoint struct {
 	CADir string `json:"ca-dir,omitempty"`
 	// DigestOnly endpoints are never asked to resolve a tag: they serve
 	// manifests and blobs by digest, after a later endpoint resolved the tag.
+	// A push stores a tag, so a push endpoint is never digest-only.
 	DigestOnly bool `json:"digest-only,omitempty"`
 }
 

@@ -20,4 +20,9 @@
 // endpoint of the rule alike. One rule decides; rules do not chain. The
 // logical name (what the user typed, normalised) never changes; each
 // [Candidate] carries the physical reference used at its endpoint.
+//
+// A push goes to one endpoint, never falling back ([Resolver.ResolvePush]):
+// the matched config rule's push endpoint (push.location/rest) if it names
+// one; else the name's own registry, unless the rule is blocked or has
+// fallback "none", which refuse the push.
 package registryconf

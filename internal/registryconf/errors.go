@@ -39,4 +39,20 @@ func (e *BlockedError) Error() string {
 // Is makes a *BlockedError match errdefs.ErrForbidden.
 func (e *BlockedError) Is(target error) bool { return target == errdefs.ErrForbidden }
 
+// PushRefusedError is a push that a rule forbids: the rule blocks the name,
+// or it never contacts the origin (fallback "none") and names no push
+// endpoint. Kind: forbidden.
+type PushRefusedError struct {
+	Name   string
+	Rule   string
+	Reason string
+}
+
+func (e *PushRefusedError) Error() string {
+	return fmt.Sprintf("push of %s refused by %s: %s", e.Name, e.Rule, e.Reason)
+}
+
+// Is makes a *PushRefusedError match errdefs.ErrForbidden.
+func (e *PushRefusedError) Is(target error) bool { return target == errdefs.ErrForbidden }
+
 func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }

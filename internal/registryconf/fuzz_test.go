@@ -25,6 +25,7 @@ func FuzzResolve(f *testing.F) {
 		rule := Rule{Prefix: prefix, Location: loc}
 		if mirror != "" {
 			rule.Mirrors = []Endpoint{{Location: mirror}}
+			rule.Push = &Endpoint{Location: mirror}
 		}
 		r, err := New(Config{Registries: []Rule{rule}}, "fuzz", Flags{Replace: []Replace{{From: prefix + "/flag", To: loc}}}, WithDirExists(func(string) bool { return false }))
 		if err != nil {
@@ -36,6 +37,13 @@ func FuzzResolve(f *testing.F) {
 		name, err := reference.Parse(ref)
 		if err != nil {
 			return
+		}
+		if pr, err := r.ResolvePush(name); err == nil {
+			if pr.Endpoint == nil || pr.Refused || pr.Endpoint.Ref.Tag() != name.Tag() || pr.Endpoint.Ref.Digest() != name.Digest() {
+				t.Fatalf("push of %s: %+v", name, pr)
+			}
+		} else if pr != nil && (!pr.Refused || pr.Endpoint != nil || strings.Contains(err.Error(), "\n")) {
+			t.Fatalf("push of %s: %+v, %v", name, pr, err)
 		}
 		res, err := r.Resolve(name)
 		if err != nil {

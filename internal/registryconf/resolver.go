@@ -18,6 +18,7 @@ const (
 	RoleMirror  Role = "mirror"  // a mirror of the rule
 	RoleRewrite Role = "rewrite" // the rule's location, replacing the origin
 	RoleOrigin  Role = "origin"  // the name's own registry
+	RolePush    Role = "push"    // the rule's push endpoint (pushes only)
 )
 
 // TLS is how a candidate endpoint is contacted.
@@ -104,6 +105,7 @@ type rule struct {
 	pat      pattern
 	location *location // nil: the origin
 	mirrors  []endpoint
+	push     *endpoint // nil: pushes go to the origin (or are refused)
 	fallback bool
 	blocked  bool
 	insecure bool
@@ -225,8 +227,8 @@ func compileRule(rc Rule, key, source string) (rule, error) {
 		return rule{}, cerr(".fallback", "%q is not one of \"origin\", \"none\"", rc.Fallback)
 	}
 	if rc.Blocked {
-		if rc.Location != "" || len(rc.Mirrors) > 0 || rc.Fallback != "" || rc.Insecure || rc.CADir != "" {
-			return rule{}, cerr("", "a blocked rule has no location, mirrors, fallback or TLS settings")
+		if rc.Location != "" || len(rc.Mirrors) > 0 || rc.Push != nil || rc.Fallback != "" || rc.Insecure || rc.CADir != "" {
+			return rule{}, cerr("", "a blocked rule has no location, mirrors, push, fallback or TLS settings")
 		}
 		return ru, nil
 	}
@@ -246,26 +248,43 @@ func compileRule(rc Rule, key, source string) (rule, error) {
 	if rc.Insecure && rc.CADir != "" {
 		return rule{}, cerr("", "insecure skips certificate verification, so ca-dir would be ignored: keep one")
 	}
+	compile := func(m Endpoint, k string) (endpoint, error) {
+		loc, err := parseLocation(m.Location)
+		if err != nil {
+			return endpoint{}, cerr(k+".location", "%v", err)
+		}
+		if m.Insecure && m.CADir != "" {
+			return endpoint{}, cerr(k, "insecure skips certificate verification, so ca-dir would be ignored: keep one")
+		}
+		if loc.scheme == "http" && m.CADir != "" {
+			return endpoint{}, cerr(k, "an http:// endpoint has no TLS, so ca-dir would be ignored")
+		}
+		return endpoint{loc: loc, insecure: m.Insecure, caDir: m.CADir, digestOnly: m.DigestOnly,
+			source: fmt.Sprintf("%s%s (prefix %q) in %s", key, k, pat.text, source)}, nil
+	}
 	seen := map[string]int{}
 	for i, m := range rc.Mirrors {
 		k := fmt.Sprintf(".mirrors[%d]", i)
-		loc, err := parseLocation(m.Location)
+		ep, err := compile(m, k)
 		if err != nil {
-			return rule{}, cerr(k+".location", "%v", err)
+			return rule{}, err
 		}
-		if m.Insecure && m.CADir != "" {
-			return rule{}, cerr(k, "insecure skips certificate verification, so ca-dir would be ignored: keep one")
-		}
-		if loc.scheme == "http" && m.CADir != "" {
-			return rule{}, cerr(k, "an http:// endpoint has no TLS, so ca-dir would be ignored")
-		}
-		id := loc.host + "/" + loc.path
+		id := ep.loc.host + "/" + ep.loc.path
 		if j, dup := seen[id]; dup {
 			return rule{}, cerr(k, "%q repeats mirrors[%d]", m.Location, j)
 		}
 		seen[id] = i
-		ru.mirrors = append(ru.mirrors, endpoint{loc: loc, insecure: m.Insecure, caDir: m.CADir, digestOnly: m.DigestOnly,
-			source: fmt.Sprintf("%s%s (prefix %q) in %s", key, k, pat.text, source)})
+		ru.mirrors = append(ru.mirrors, ep)
+	}
+	if rc.Push != nil {
+		if rc.Push.DigestOnly {
+			return rule{}, cerr(".push.digest-only", "a push stores a tag, so a push endpoint cannot be digest-only (digest-only is for mirrors)")
+		}
+		ep, err := compile(*rc.Push, ".push")
+		if err != nil {
+			return rule{}, err
+		}
+		ru.push = &ep
 	}
 	return ru, nil
 }
@@ -292,7 +311,7 @@ func (r *Resolver) Warnings() []string { return slices.Clone(r.warnings) }
 // that maps the name to an invalid one gives a *ConfigError.
 func (r *Resolver) Resolve(name reference.Reference) (*Resolution, error) {
 	res := &Resolution{Name: name, Origin: name.Domain(), Fallback: "origin"}
-	ru, rest := r.match(name)
+	ru, rest := match(name, r.flagRules, r.rules)
 	if ru == nil {
 		c, err := r.candidate(name, RoleOrigin, location{host: name.Domain()}, name.Path(), false, "", false, "no rule matches: the name's own registry")
 		if err != nil {
@@ -335,11 +354,12 @@ func (r *Resolver) Resolve(name reference.Reference) (*Resolution, error) {
 	return res, nil
 }
 
-// match finds the rule for name: flag rules first, then config rules; in
-// each, the longest matched prefix wins, and on a tie a literal host beats a
-// wildcard, then the longer pattern wins.
-func (r *Resolver) match(name reference.Reference) (*rule, string) {
-	for _, set := range [][]rule{r.flagRules, r.rules} {
+// match finds the rule for name among the sets in order (for pulls: flag
+// rules first, then config rules); in each, the longest matched prefix
+// wins, and on a tie a literal host beats a wildcard, then the longer
+// pattern wins.
+func match(name reference.Reference, sets ...[]rule) (*rule, string) {
+	for _, set := range sets {
 		var best *rule
 		var bestRest string
 		bestLen, bestLit := -1, -1
@@ -420,12 +440,29 @@ func dirExists(p string) bool {
 
 // RuleInfo describes a rule in force, for `berth info`.
 type RuleInfo struct {
-	Prefix   string   `json:"prefix"`
-	Location string   `json:"location,omitempty"`
-	Mirrors  []string `json:"mirrors,omitempty"`
-	Fallback string   `json:"fallback"`
-	Blocked  bool     `json:"blocked,omitempty"`
-	Source   string   `json:"source"`
+	Prefix   string         `json:"prefix"`
+	Location string         `json:"location,omitempty"`
+	Mirrors  []EndpointInfo `json:"mirrors,omitempty"`
+	Push     *EndpointInfo  `json:"push,omitempty"`
+	Fallback string         `json:"fallback"`
+	Blocked  bool           `json:"blocked,omitempty"`
+	// Insecure and CADir are the rule's TLS settings of its location or
+	// the origin.
+	Insecure bool   `json:"insecure,omitempty"`
+	CADir    string `json:"caDir,omitempty"`
+	Source   string `json:"source"`
+}
+
+// EndpointInfo describes a mirror or push endpoint as configured.
+type EndpointInfo struct {
+	Location   string `json:"location"`
+	Insecure   bool   `json:"insecure,omitempty"`
+	CADir      string `json:"caDir,omitempty"`
+	DigestOnly bool   `json:"digestOnly,omitempty"`
+}
+
+func (e endpoint) info() EndpointInfo {
+	return EndpointInfo{Location: e.loc.String(), Insecure: e.insecure, CADir: e.caDir, DigestOnly: e.digestOnly}
 }
 
 // Rules lists the rules in force, command-flag rules first, each list in
@@ -434,7 +471,7 @@ func (r *Resolver) Rules() []RuleInfo {
 	var out []RuleInfo
 	for _, set := range [][]rule{r.flagRules, r.rules} {
 		for _, ru := range set {
-			ri := RuleInfo{Prefix: ru.pat.text, Fallback: "origin", Blocked: ru.blocked, Source: ru.source}
+			ri := RuleInfo{Prefix: ru.pat.text, Fallback: "origin", Blocked: ru.blocked, Insecure: ru.insecure, CADir: ru.caDir, Source: ru.source}
 			if !ru.fallback {
 				ri.Fallback = "none"
 			}
@@ -445,11 +482,11 @@ func (r *Resolver) Rules() []RuleInfo {
 				ri.Location = ru.location.String()
 			}
 			for _, m := range ru.mirrors {
-				s := m.loc.String()
-				if m.digestOnly {
-					s += " (digest-only)"
-				}
-				ri.Mirrors = append(ri.Mirrors, s)
+				ri.Mirrors = append(ri.Mirrors, m.info())
+			}
+			if ru.push != nil {
+				p := ru.push.info()
+				ri.Push = &p
 			}
 			out = append(out, ri)
 		}
@@ -475,7 +512,7 @@ func (r *Resolver) InsecureRegistries() []string {
 
 // Endpoint is the origin endpoint of a registry host, with the TLS settings
 // the configuration gives it; for commands that contact a host directly
-// (login, push), where no mirror or rewrite applies.
+// (login), where no mirror or rewrite applies.
 func (r *Resolver) Endpoint(host string) (Candidate, error) {
 	name, err := reference.Parse(host + "/x")
 	if err != nil {
