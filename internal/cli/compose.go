@@ -49,7 +49,8 @@ func newComposeCommand(g *globals) *cobra.Command {
 	return cmd
 }
 
-// composeBackend opens the engine's compose backend and the project's name.
+// composeBackend opens the engine's compose backend and the project's name,
+// for commands that pull nothing (those that do take registryFlags).
 func composeBackend(cmd *cobra.Command, g *globals, lo *compose.LoadOptions) (compose.Backend, string, error) {
 	name, err := projectName(cmd, lo)
 	if err != nil {
@@ -59,7 +60,7 @@ func composeBackend(cmd *cobra.Command, g *globals, lo *compose.LoadOptions) (co
 	if err != nil {
 		return compose.Backend{}, "", err
 	}
-	b, err := e.Compose(cmd.Context())
+	b, err := e.Compose(cmd.Context(), registryconf.Flags{})
 	return b, name, err
 }
 
@@ -263,10 +264,15 @@ func composeLogs(ctx context.Context, g *globals, b compose.Backend, vs []*conta
 }
 
 func newComposePullCommand(g *globals, lo *compose.LoadOptions) *cobra.Command {
-	return &cobra.Command{
+	var rf registryFlags
+	cmd := &cobra.Command{
 		Use:   "pull [OPTIONS] [SERVICE...]",
 		Short: "Pull service images",
 		RunE: func(cmd *cobra.Command, args []string) error {
+			flags, err := rf.flags()
+			if err != nil {
+				return err
+			}
 			p, err := compose.Load(cmd.Context(), *lo)
 			if err != nil {
 				return err
@@ -281,7 +287,7 @@ func newComposePullCommand(g *globals, lo *compose.LoadOptions) *cobra.Command {
 					continue
 				}
 				ref := p.Services[name].Image
-				if _, _, err := e.Pull(cmd.Context(), ref, registryconf.Flags{}, image.PullOptions{}); err != nil {
+				if _, _, err := e.Pull(cmd.Context(), ref, flags, image.PullOptions{}); err != nil {
 					errs = append(errs, fmt.Errorf("service %s: %w", name, err))
 					continue
 				}
@@ -290,6 +296,8 @@ func newComposePullCommand(g *globals, lo *compose.LoadOptions) *cobra.Command {
 			return errors.Join(errs...)
 		},
 	}
+	rf.add(cmd.Flags())
+	return cmd
 }
 
 func newComposePortCommand(g *globals, lo *compose.LoadOptions) *cobra.Command {
@@ -444,6 +452,7 @@ func newComposeUpCommand(g *globals, lo *compose.LoadOptions) *cobra.Command {
 	var detach, forceRecreate, noRecreate, removeOrphans, noDeps, wait bool
 	var timeout int
 	var scale []string
+	var rf registryFlags
 	cmd := &cobra.Command{
 		Use:   "up [OPTIONS] [SERVICE...]",
 		Short: "Create and start containers",
@@ -454,6 +463,10 @@ func newComposeUpCommand(g *globals, lo *compose.LoadOptions) *cobra.Command {
 			if forceRecreate && noRecreate {
 				return usageError{fmt.Errorf("--force-recreate and --no-recreate are incompatible")}
 			}
+			flags, err := rf.flags()
+			if err != nil {
+				return err
+			}
 			p, err := compose.Load(cmd.Context(), *lo)
 			if err != nil {
 				return err
@@ -462,7 +475,7 @@ func newComposeUpCommand(g *globals, lo *compose.LoadOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			b, err := e.Compose(cmd.Context())
+			b, err := e.Compose(cmd.Context(), flags)
 			if err != nil {
 				return err
 			}
@@ -510,6 +523,7 @@ func newComposeUpCommand(g *globals, lo *compose.LoadOptions) *cobra.Command {
 	f.BoolVar(&noDeps, "no-deps", false, "Don't start linked services")
 	f.BoolVar(&wait, "wait", false, "Wait for services to be running|healthy. Implies detached mode.")
 	f.StringArrayVar(&scale, "scale", nil, "Scale SERVICE to NUM instances. Overrides the scale setting in the Compose file if present.")
+	rf.add(f)
 	return cmd
 }
 
@@ -728,11 +742,16 @@ func newComposeRunCommand(g *globals, lo *compose.LoadOptions) *cobra.Command {
 	var rm, detach, noDeps, noTTY, servicePorts bool
 	var env []string
 	var name, entrypoint, user, workdir string
+	var rf registryFlags
 	cmd := &cobra.Command{
 		Use:   "run [OPTIONS] SERVICE [COMMAND] [ARGS...]",
 		Short: "Run a one-off command on a service",
 		Args:  minArgs(1, "SERVICE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			flags, err := rf.flags()
+			if err != nil {
+				return err
+			}
 			p, err := compose.Load(cmd.Context(), *lo)
 			if err != nil {
 				return err
@@ -741,7 +760,7 @@ func newComposeRunCommand(g *globals, lo *compose.LoadOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			b, err := e.Compose(cmd.Context())
+			b, err := e.Compose(cmd.Context(), flags)
 			if err != nil {
 				return err
 			}
@@ -792,5 +811,6 @@ func newComposeRunCommand(g *globals, lo *compose.LoadOptions) *cobra.Command {
 	f.StringVar(&entrypoint, "entrypoint", "", "Override the entrypoint of the image")
 	f.StringVarP(&user, "user", "u", "", "Run as specified username or uid")
 	f.StringVarP(&workdir, "workdir", "w", "", "Working directory inside the container")
+	rf.add(f)
 	return cmd
 }

@@ -7,7 +7,9 @@ import (
 )
 
 // registryFlags are the per-command registry overrides, on every command
-// that contacts a registry.
+// that pulls (pull, run, create, compose pull/up/run) and on image resolve
+// and info, which show their effect. They apply to pulls only: push takes
+// none (as in Docker; tag the image under the name to push instead).
 type registryFlags struct {
 	replace, replaceTo, mirrors []string
 }

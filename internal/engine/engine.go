@@ -361,8 +361,9 @@ func (e *Engine) networkConfig() (network.Config, error) {
 }
 
 // Compose is the compose package's backend: this engine's services, and
-// pulls of missing images through the registry rules.
-func (e *Engine) Compose(ctx context.Context) (compose.Backend, error) {
+// pulls of missing images through the registry rules and the command's
+// registry flags.
+func (e *Engine) Compose(ctx context.Context, flags registryconf.Flags) (compose.Backend, error) {
 	ctrs, err := e.Containers(ctx)
 	if err != nil {
 		return compose.Backend{}, err
@@ -383,7 +384,7 @@ func (e *Engine) Compose(ctx context.Context) (compose.Backend, error) {
 		if _, _, err := imgs.Resolve(ref); err == nil {
 			return nil
 		}
-		_, _, err = e.Pull(ctx, ref, registryconf.Flags{}, image.PullOptions{})
+		_, _, err = e.Pull(ctx, ref, flags, image.PullOptions{})
 		return err
 	}, RemoveImage: func(ctx context.Context, ref string) error {
 		imgs, err := e.Images(ctx)

@@ -1,10 +1,16 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"berth.dev/berth/internal/imagetest"
+	"berth.dev/berth/internal/registrytest"
 )
 
 const composeFile = `services:
@@ -207,4 +213,55 @@ configs:
 	if r := e.run("run", "--rm", "--ulimit", "bogus=1", "busybox", "true"); r.code != 125 {
 		t.Fatalf("bad --ulimit: %+v", r)
 	}
+}
+
+// The compose commands that pull take pull's registry flags: names under
+// images.example.invalid (which no DNS answers) come from the local
+// registry through --replace.
+func TestComposeRegistryFlags(t *testing.T) {
+	e := netEnv(t)
+	reg := registrytest.Start(t, registrytest.Options{})
+	bb := must[v1.Image](t)(imagetest.Busybox())
+	for _, svc := range []string{"pulled", "up", "run"} {
+		push(t, bb, reg.Addr+"/mirror/"+svc+"/busybox:latest")
+	}
+	dir := t.TempDir()
+	file := filepath.Join(dir, "compose.yaml")
+	var body strings.Builder
+	body.WriteString("services:\n")
+	for _, svc := range []string{"pulled", "up", "run"} {
+		fmt.Fprintf(&body, "  %s:\n    image: images.example.invalid/%s/busybox\n    network_mode: none\n    command: [\"true\"]\n", svc, svc)
+	}
+	if err := os.WriteFile(file, []byte(body.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := func(args ...string) string {
+		t.Helper()
+		return e.ok(append([]string{"compose", "-f", file, "-p", "regflags"}, args...)...)
+	}
+	replace := []string{"--replace", "images.example.invalid", "--replace-to", reg.Addr + "/mirror"}
+	has := func(svc string) bool {
+		return e.run("image", "inspect", "images.example.invalid/"+svc+"/busybox").code == 0
+	}
+
+	c(append(append([]string{"pull"}, replace...), "pulled")...)
+	if !has("pulled") || has("up") || has("run") {
+		t.Fatal("compose pull --replace did not pull exactly the service named")
+	}
+	c(append(append([]string{"up", "-d"}, replace...), "up")...)
+	if !has("up") {
+		t.Fatal("compose up --replace did not pull the service's image")
+	}
+	c(append(append([]string{"run", "--rm"}, replace...), "run")...)
+	if !has("run") {
+		t.Fatal("compose run --replace did not pull the service's image")
+	}
+	// image resolve explains the same rewrite.
+	if out := e.ok("image", "resolve", "--replace", "images.example.invalid", "--replace-to", reg.Addr+"/mirror", "images.example.invalid/up/busybox"); !strings.Contains(out, "1. rewrite  "+reg.Addr+"/mirror/up/busybox:latest") {
+		t.Fatalf("resolve:\n%s", out)
+	}
+	if r := e.run("compose", "-f", file, "pull", "--replace", "images.example.invalid"); r.code != 125 || !strings.Contains(r.err, "got 1 --replace and 0 --replace-to") {
+		t.Fatalf("unpaired --replace: %+v", r)
+	}
+	c("down")
 }
