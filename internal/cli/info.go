@@ -35,16 +35,12 @@ func newInfoCommand(g *globals) *cobra.Command {
 			p("Server Version: %s", info.ServerVersion)
 			p("Storage Driver: %s (kernel support: %s)", info.Driver, yesNo(info.Overlay))
 			p("Cgroup Version: %s", info.CgroupVersion)
-			if len(info.Runtimes) == 0 {
-				p("Runtimes: none found on PATH")
-			} else {
-				var rts []string
-				for _, rt := range info.Runtimes {
-					rts = append(rts, fmt.Sprintf("%s (%s, %s)", rt.Name, rt.Path, rt.Version))
-				}
-				p("Runtimes: %s", strings.Join(rts, ", "))
+			var rts []string
+			for _, rt := range info.Runtimes {
+				rts = append(rts, fmt.Sprintf("%s (%s, %s)", rt.Name, rt.Path, rt.Version))
 			}
-			p("Default Runtime: none yet (berth does not run containers in this version)")
+			p("Runtimes: %s", strings.Join(rts, ", "))
+			p("Default Runtime: %s", info.DefaultRuntime)
 			p("Kernel Version: %s", info.Kernel)
 			p("Operating System: %s", info.OperatingSystem)
 			p("OSType: %s", info.OSType)

@@ -173,6 +173,11 @@ func (e *Engine) Info(ctx context.Context, flags registryconf.Flags) (*Info, err
 	if len(flags.Mirrors) > 0 {
 		info.Registry.Mirrors = flags.Mirrors
 	}
+	// The embedded libcontainer runtime is what runtime("") opens; runc and
+	// crun on PATH are there for --runtime.
+	exe, _ := os.Executable()
+	info.DefaultRuntime = "berth"
+	info.Runtimes = append([]sysinfo.Runtime{{Name: "berth", Path: exe, Version: "embedded libcontainer"}}, info.Runtimes...)
 	return info, nil
 }
 

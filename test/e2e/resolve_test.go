@@ -156,7 +156,10 @@ func TestInfoShowsConfig(t *testing.T) {
 	e.writeConfig(`{
   "registry-mirrors": ["http://127.0.0.1:5000"],
   "insecure-registries": ["reg.corp:5000", "http://other.corp"],
-  "registries": [{"prefix": "quay.io", "mirrors": [{"location": "cache.local", "digest-only": true}]}]
+  "registries": [
+    {"prefix": "quay.io", "mirrors": [{"location": "cache.local", "digest-only": true}, {"location": "m.local:5000", "insecure": true}], "push": "harbor.local/quay"},
+    {"prefix": "docker.io/library", "fallback": "none", "mirrors": ["http://127.0.0.1:5000"]}
+  ]
 }`)
 	out := e.ok("info", "--replace", "gcr.io", "--replace-to", "registry.local/gcr")
 	for _, want := range []string{
@@ -167,6 +170,12 @@ func TestInfoShowsConfig(t *testing.T) {
 		"Registry Mirrors:\n http://127.0.0.1:5000",
 		" gcr.io\n  then:     registry.local/gcr (rewrite)",
 		"  mirror:   cache.local (digest-only)",
+		"  mirror:   m.local:5000 (insecure)",
+		"  push:     harbor.local/quay, only there",
+		"  push:     refused (fallback: none, no push endpoint)",
+		"  push:     not affected (flags are for pulls)",
+		"Default Runtime: berth\n",
+		"Runtimes: berth (",
 		`WARNING: ` + e.config + `: insecure-registries[1]: scheme "http://" ignored`,
 	} {
 		if !strings.Contains(out, want) {
@@ -177,7 +186,18 @@ func TestInfoShowsConfig(t *testing.T) {
 	if err := json.Unmarshal([]byte(e.ok("info", "--format", "json")), &info); err != nil {
 		t.Fatal(err)
 	}
-	if info["BerthRootDir"] != e.root {
-		t.Errorf("info json BerthRootDir = %v", info["BerthRootDir"])
+	if info["BerthRootDir"] != e.root || info["DefaultRuntime"] != "berth" {
+		t.Errorf("info json BerthRootDir = %v, DefaultRuntime = %v", info["BerthRootDir"], info["DefaultRuntime"])
+	}
+	rules, _ := info["RegistryConfig"].(map[string]any)["Rules"].([]any)
+	if len(rules) != 3 {
+		t.Fatalf("info json rules: %v", rules)
+	}
+	quay := rules[0].(map[string]any)
+	if push, _ := quay["push"].(map[string]any); push["location"] != "harbor.local/quay" {
+		t.Errorf("info json push = %v", quay["push"])
+	}
+	if m, _ := quay["mirrors"].([]any); len(m) != 2 || m[1].(map[string]any)["insecure"] != true {
+		t.Errorf("info json mirrors = %v", quay["mirrors"])
 	}
 }
