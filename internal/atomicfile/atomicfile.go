@@ -8,7 +8,19 @@ import (
 )
 
 // Write replaces path with data, atomically and durably.
-func Write(path string, data []byte, perm os.FileMode) (err error) {
+func Write(path string, data []byte, perm os.FileMode) error {
+	return write(path, data, perm, true)
+}
+
+// WriteVolatile replaces path with data atomically but not durably: after
+// a crash the file may hold the old data, the new, or nothing. For records
+// that are re-derived or worthless after a crash; it saves the two fsyncs
+// (milliseconds each).
+func WriteVolatile(path string, data []byte, perm os.FileMode) error {
+	return write(path, data, perm, false)
+}
+
+func write(path string, data []byte, perm os.FileMode, durable bool) (err error) {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-")
 	if err != nil {
@@ -26,14 +38,19 @@ func Write(path string, data []byte, perm os.FileMode) (err error) {
 	if err := f.Chmod(perm); err != nil {
 		return fmt.Errorf("chmod %s: %w", path, err)
 	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", path, err)
+	if durable {
+		if err := f.Sync(); err != nil {
+			return fmt.Errorf("sync %s: %w", path, err)
+		}
 	}
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("close %s: %w", path, err)
 	}
 	if err := os.Rename(f.Name(), path); err != nil {
 		return fmt.Errorf("rename into %s: %w", path, err)
+	}
+	if !durable {
+		return nil
 	}
 	return SyncDir(dir)
 }
@@ -45,6 +62,15 @@ func WriteJSON(path string, v any, perm os.FileMode) error {
 		return fmt.Errorf("encode %s: %w", path, err)
 	}
 	return Write(path, append(data, '\n'), perm)
+}
+
+// WriteJSONVolatile is WriteJSON with WriteVolatile.
+func WriteJSONVolatile(path string, v any, perm os.FileMode) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", path, err)
+	}
+	return WriteVolatile(path, append(data, '\n'), perm)
 }
 
 // ReadJSON decodes the JSON file at path into v. A missing file is an

@@ -32,6 +32,16 @@ func TestWrite(t *testing.T) {
 	if err := Write(filepath.Join(dir, "missing", "x"), nil, 0o644); err == nil {
 		t.Fatal("write into a missing directory succeeded")
 	}
+	if err := WriteJSONVolatile(p, map[string]int{"b": 2}, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var v map[string]int
+	if err := ReadJSON(p, &v); err != nil || v["b"] != 2 {
+		t.Fatalf("after WriteJSONVolatile: %v, %v", v, err)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+		t.Fatalf("temporary files left: %v", ents)
+	}
 }
 
 func TestReadJSON(t *testing.T) {

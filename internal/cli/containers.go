@@ -320,6 +320,10 @@ func newMonitorCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if args[0] == "-" {
+				// Started by run ahead of the container.
+				return svc.MonitorAhead(cmd.Context())
+			}
 			return svc.Monitor(cmd.Context(), args[0])
 		},
 	}

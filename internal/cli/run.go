@@ -32,11 +32,17 @@ func newRunCommand(g *globals) *cobra.Command {
 			if err := checkDetachKeys(detachKeys); err != nil {
 				return usageError{err}
 			}
-			svc, c, opts, err := createContainer(cmd, g, &f, args)
+			svc, c, opts, pending, err := createContainer(cmd, g, &f, args, true)
 			if err != nil {
 				return err
 			}
-			v, att, err := svc.Start(cmd.Context(), c.ID)
+			var v *container.View
+			var att *container.Attachment
+			if pending != nil {
+				v, att, err = pending.Start(cmd.Context(), c.ID)
+			} else {
+				v, att, err = svc.Start(cmd.Context(), c.ID)
+			}
 			if err != nil {
 				if opts.HostConfig.AutoRemove {
 					svc.Remove(context.Background(), c.ID, true, true)
@@ -75,7 +81,7 @@ func newCreateCommand(g *globals) *cobra.Command {
 		Short: "Create a new container",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			_, c, _, err := createContainer(cmd, g, &f, args)
+			_, c, _, _, err := createContainer(cmd, g, &f, args, false)
 			if err != nil {
 				return err
 			}
@@ -91,31 +97,39 @@ func newCreateCommand(g *globals) *cobra.Command {
 }
 
 // createContainer is what run and create share: parse the flags, pull
-// the image as --pull says, create the container.
-func createContainer(cmd *cobra.Command, g *globals, f *containerFlags, args []string) (*container.Service, *container.Container, container.CreateOptions, error) {
-	opts, err := f.options(cmd.Flags(), args)
+// the image as --pull says, create the container. With ahead (run), the
+// container's monitor is started before the creation, which its start-up
+// then overlaps; pending is nil if that failed (Service.Start starts one).
+func createContainer(cmd *cobra.Command, g *globals, f *containerFlags, args []string, ahead bool) (svc *container.Service, c *container.Container, opts container.CreateOptions, pending *container.PendingMonitor, err error) {
+	opts, err = f.options(cmd.Flags(), args)
 	if err != nil {
 		if isUsageError(err) {
-			return nil, nil, opts, err
+			return nil, nil, opts, nil, err
 		}
-		return nil, nil, opts, runError(err)
+		return nil, nil, opts, nil, runError(err)
 	}
 	e, err := g.newEngine(cmd)
 	if err != nil {
-		return nil, nil, opts, runError(err)
+		return nil, nil, opts, nil, runError(err)
 	}
-	svc, err := e.Containers(cmd.Context())
+	svc, err = e.Containers(cmd.Context())
 	if err != nil {
-		return nil, nil, opts, runError(err)
+		return nil, nil, opts, nil, runError(err)
 	}
 	if err := ensureImage(cmd.Context(), g, e, f, opts.Image); err != nil {
-		return nil, nil, opts, runError(err)
+		return nil, nil, opts, nil, runError(err)
 	}
-	c, err := svc.Create(cmd.Context(), opts)
+	if ahead {
+		pending, _ = svc.SpawnMonitorAhead()
+	}
+	c, err = svc.Create(cmd.Context(), opts)
 	if err != nil {
-		return nil, nil, opts, runError(err)
+		if pending != nil {
+			pending.Abort()
+		}
+		return nil, nil, opts, nil, runError(err)
 	}
-	return svc, c, opts, nil
+	return svc, c, opts, pending, nil
 }
 
 // runError is Docker's way of failing `run`: exit 125 for berth's own

@@ -117,20 +117,25 @@ func (s *Service) Start(ctx context.Context, ref string) (*View, *Attachment, er
 	if err != nil {
 		return nil, nil, err
 	}
-	// The first frame says whether the container started.
+	return s.awaitStart(ctx, v.ID, a)
+}
+
+// awaitStart reads the monitor's first frame, which says whether the
+// container started.
+func (s *Service) awaitStart(ctx context.Context, id string, a *Attachment) (*View, *Attachment, error) {
 	for {
 		k, p, err := monitor.ReadFrame(a.conn)
 		if err != nil {
 			a.Close()
-			return nil, nil, fmt.Errorf("start container %s: the monitor exited: %s", v.ID[:12], s.monitorLogTail(v.ID))
+			return nil, nil, fmt.Errorf("start container %s: the monitor exited: %s", id[:12], s.monitorLogTail(id))
 		}
 		switch k {
 		case monitor.Ready:
-			v, err := s.Get(ctx, v.ID)
+			v, err := s.Get(ctx, id)
 			return v, a, err
 		case monitor.Failed:
 			a.Close()
-			st, _ := s.store.state(v.ID)
+			st, _ := s.store.state(id)
 			return nil, nil, &StartError{Msg: string(p), ExitCode: st.ExitCode}
 		}
 	}

@@ -114,6 +114,12 @@ func (h *hub) serve(c net.Conn) {
 // restart policy, then exits.
 func (s *Service) Monitor(ctx context.Context, id string) error {
 	go runtime.PrimeCgroupAttach()
+	return s.monitor(ctx, id, nil)
+}
+
+// monitor is Monitor with first, when not nil, as its first client (the
+// connection of MonitorAhead).
+func (s *Service) monitor(ctx context.Context, id string, first net.Conn) error {
 	c, err := s.store.get(id)
 	if err != nil {
 		return err
@@ -146,6 +152,10 @@ func (s *Service) Monitor(ctx context.Context, id string) error {
 	defer os.Remove(sock)
 	defer ln.Close()
 	h := newHub()
+	if first != nil {
+		h.add(first)
+		go h.serve(first)
+	}
 	go func() {
 		for {
 			conn, err := ln.Accept()
@@ -212,6 +222,9 @@ func (s *Service) Monitor(ctx context.Context, id string) error {
 		}
 		if derr := s.detachNetworks(context.Background(), c); err == nil {
 			err = derr
+		}
+		if err != nil {
+			s.store.saveState(id, st) // the exit, for what is left
 		}
 		h.broadcast(monitor.Exit, u32(uint32(st.ExitCode)))
 		return err
@@ -358,7 +371,7 @@ func (s *Service) runOnce(ctx context.Context, c *Container, rt runtime.Runtime,
 		// running container without its health.
 		st.Health = &Health{Status: HealthStarting, Log: []HealthResult{}}
 	}
-	err = s.store.saveState(id, *st)
+	err = s.store.saveRunning(id, *st)
 	stateMu.Unlock()
 	hctx, stopHealth := context.WithCancel(ctx)
 	var health sync.WaitGroup
@@ -455,6 +468,10 @@ func (s *Service) runOnce(ctx context.Context, c *Container, rt runtime.Runtime,
 	}
 	s.log.Debug("container cleaned up", "container", id, "cleanup", time.Since(tExit))
 	st.Status, st.Pid, st.ExitCode, st.FinishedAt, st.OOMKilled = StatusExited, 0, code, time.Now().UTC(), oom
+	if c.HostConfig.AutoRemove && !s.shouldRestart(c, *st, code) {
+		// Removed next: the record is written only if that fails.
+		return code, nil
+	}
 	if err := s.store.saveState(id, *st); err != nil {
 		s.log.Error("save state", "container", id, "err", err)
 	}

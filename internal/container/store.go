@@ -266,6 +266,13 @@ func (s *Store) saveState(id string, st State) error {
 	return atomicfile.WriteJSON(s.path(id, "state.json"), st, 0o600)
 }
 
+// saveRunning records a start without fsync: the record is re-derived
+// after a crash (nothing runs then; view reports a torn record as dead),
+// and the start of every container would wait for two fsyncs.
+func (s *Store) saveRunning(id string, st State) error {
+	return atomicfile.WriteJSONVolatile(s.path(id, "state.json"), st, 0o600)
+}
+
 // monitorAlive reports whether a live monitor holds the container's lock.
 func (s *Store) monitorAlive(id string) bool {
 	l, err := lockfile.TryAcquire(s.runPath(id, "monitor.lock"), lockfile.Exclusive)

@@ -198,6 +198,40 @@ func TestRunRmLeavesNothing(t *testing.T) {
 	}
 }
 
+// run starts the container's monitor ahead of the creation; when the
+// creation fails, that monitor exits and nothing is left.
+func TestRunCreateFailsLeavesNoMonitor(t *testing.T) {
+	e := runEnv(t)
+	e.ok("create", "--name", "taken", "busybox", "true")
+	out := e.fail("run", "--rm", "--name", "taken", "busybox", "true")
+	if !strings.Contains(out, "already in use") {
+		t.Fatalf("run with a taken name: %q", out)
+	}
+	waitGone(t, " monitor ", e.root)
+	if out := e.ok("ps", "-aq"); len(strings.Fields(out)) != 1 {
+		t.Fatalf("containers after the failed run: %q", out)
+	}
+	// A run after it works and leaves no run directory.
+	e.ok("run", "--rm", "busybox", "true")
+	if ents, _ := os.ReadDir(filepath.Join(e.runRoot, "containers")); len(ents) != 0 {
+		t.Fatalf("run dirs left: %v", ents)
+	}
+}
+
+// The running state is written without fsync; a record torn by a crash
+// shows the container as dead, and rm removes it.
+func TestTornStateRecord(t *testing.T) {
+	e := runEnv(t)
+	id := strings.TrimSpace(e.ok("create", "busybox", "true"))
+	if err := os.WriteFile(filepath.Join(e.root, "containers", id, "state.json"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out := e.ok("ps", "-a", "--format", "{{.State}}"); strings.TrimSpace(out) != "dead" {
+		t.Fatalf("state of a container with an empty state record: %q, want dead", out)
+	}
+	e.ok("rm", id)
+}
+
 func TestRunSecurityDefaults(t *testing.T) {
 	e := runEnv(t)
 	out := e.ok("run", "--rm", "busybox", "sh", "-c", "grep -E '^(CapEff|CapBnd|Seccomp|NoNewPrivs):' /proc/self/status; wc -c < /proc/timer_list; ls /proc | grep -c '^[0-9]'; mount -t tmpfs none /mnt 2>/dev/null && echo mounted || echo mount-refused")
