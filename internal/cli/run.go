@@ -18,6 +18,7 @@ import (
 	"berth.dev/berth/internal/image"
 	"berth.dev/berth/internal/reference"
 	"berth.dev/berth/internal/registry"
+	"berth.dev/berth/internal/runtime"
 )
 
 func newRunCommand(g *globals) *cobra.Command {
@@ -32,6 +33,9 @@ func newRunCommand(g *globals) *cobra.Command {
 			if err := checkDetachKeys(detachKeys); err != nil {
 				return usageError{err}
 			}
+			// Warms the kernel's cgroup attach lock while run works (see
+			// runtime.PrimeCgroupAttach).
+			go runtime.PrimeCgroupAttach()
 			svc, c, opts, pending, err := createContainer(cmd, g, &f, args, true)
 			if err != nil {
 				return err

@@ -91,6 +91,7 @@ type Attachment struct {
 // streams its output until Close; callers that only start it close it at
 // once.
 func (s *Service) Start(ctx context.Context, ref string) (*View, *Attachment, error) {
+	go runtime.PrimeCgroupAttach()
 	v, err := s.Get(ctx, ref)
 	if err != nil {
 		return nil, nil, err

@@ -322,6 +322,9 @@ func (s *Service) runOnce(ctx context.Context, c *Container, rt runtime.Runtime,
 		return 0, err
 	}
 	rt.Delete(ctx, id, true) // leftovers of a killed monitor
+	// The runtime's cgroup moves come next: keep the kernel's cgroup
+	// attach lock warm for them (see runtime.PrimeCgroupAttach).
+	go runtime.PrimeCgroupAttach()
 
 	var stdio runtime.Stdio
 	var closeAfterStart []*os.File

@@ -23,6 +23,13 @@ import (
 // finds the lock warm. Hosts whose cgroup hierarchy is mounted with
 // favordynmods do not wait at all; there this is a cheap no-op.
 //
+// The mover holds cgroup_mutex while it waits, so a runtime creating its
+// cgroups meanwhile waits with it: the earlier the better (berth's CLI
+// calls it when run or start begins, before the monitor even exists).
+// The lock stays warm for about one grace period after the last move, so
+// the monitor calls it again at its start and just before the runtime
+// starts, which costs microseconds while warm and keeps it warm.
+//
 // Errors are ignored: it is only an optimisation.
 func PrimeCgroupAttach() {
 	data, err := os.ReadFile("/proc/self/cgroup")
