@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -70,7 +71,7 @@ func (g *globals) images(cmd *cobra.Command) (*image.Service, error) {
 // status: 0, the status of a *StatusError, 125 for usage errors, 1 otherwise.
 func Main(ctx context.Context, args []string, streams Streams) int {
 	g := &globals{streams: streams}
-	root := newRootCommand(g)
+	root := newRootCommand(g, commandNamed(args))
 	root.SetArgs(args)
 	root.SetIn(streams.In)
 	root.SetOut(streams.Out)
@@ -102,7 +103,83 @@ func isUsageError(err error) bool {
 	return errors.As(err, &u) || strings.HasPrefix(err.Error(), "unknown command") || strings.HasPrefix(err.Error(), "unknown flag")
 }
 
-func newRootCommand(g *globals) *cobra.Command {
+// commandNamed returns the top-level command that args run (its name or
+// alias, after the global flags), or "" for help, a flag, an unknown word
+// or none: then the whole tree is built.
+func commandNamed(args []string) string {
+	for i := 0; i < len(args); i++ {
+		switch a := args[i]; a {
+		case "--root", "--run-root", "--config", "--log-level":
+			i++ // its value
+		default:
+			if strings.HasPrefix(a, "--root=") || strings.HasPrefix(a, "--run-root=") ||
+				strings.HasPrefix(a, "--config=") || strings.HasPrefix(a, "--log-level=") {
+				continue
+			}
+			for _, c := range topCommands {
+				if slices.Contains(c.names, a) {
+					return c.names[0]
+				}
+			}
+			return ""
+		}
+	}
+	return ""
+}
+
+// topCommands are berth's top-level commands by name and aliases (a test
+// checks them against what the constructors build).
+var topCommands = []struct {
+	names []string
+	new   func(g *globals) *cobra.Command
+}{
+	{[]string{"version"}, newVersionCommand},
+	{[]string{"info"}, newInfoCommand},
+	{[]string{"image"}, newImageCommand},
+	{[]string{"pull"}, newPullCommand},
+	{[]string{"images", "list"}, newImagesCommand},
+	{[]string{"tag"}, newTagCommand},
+	{[]string{"rmi"}, func(g *globals) *cobra.Command { return newRmiCommand(g, "rmi") }},
+	{[]string{"history"}, newHistoryCommand},
+	{[]string{"save"}, newSaveCommand},
+	{[]string{"load"}, newLoadCommand},
+	{[]string{"import"}, newImportCommand},
+	{[]string{"system"}, newSystemCommand},
+	{[]string{"push"}, newPushCommand},
+	{[]string{"login"}, newLoginCommand},
+	{[]string{"logout"}, newLogoutCommand},
+	{[]string{"run"}, newRunCommand},
+	{[]string{"create"}, newCreateCommand},
+	{[]string{"start"}, newStartCommand},
+	{[]string{"stop"}, func(g *globals) *cobra.Command { return newStopCommand(g, false) }},
+	{[]string{"restart"}, func(g *globals) *cobra.Command { return newStopCommand(g, true) }},
+	{[]string{"kill"}, newKillCommand},
+	{[]string{"pause"}, func(g *globals) *cobra.Command { return newPauseCommand(g, true) }},
+	{[]string{"unpause"}, func(g *globals) *cobra.Command { return newPauseCommand(g, false) }},
+	{[]string{"rm"}, newRmCommand},
+	{[]string{"wait"}, newWaitCommand},
+	{[]string{"ps", "ls", "list"}, newPsCommand},
+	{[]string{"logs"}, newLogsCommand},
+	{[]string{"exec"}, newExecCommand},
+	{[]string{"inspect"}, func(g *globals) *cobra.Command { return newInspectCommand(g, false) }},
+	{[]string{"container"}, newContainerCommand},
+	{[]string{"attach"}, newAttachCommand},
+	{[]string{"rename"}, newRenameCommand},
+	{[]string{"stats"}, newStatsCommand},
+	{[]string{"top"}, newTopCommand},
+	{[]string{"monitor"}, newMonitorCommand},
+	{[]string{"volume"}, newVolumeCommand},
+	{[]string{"commit"}, newCommitCommand},
+	{[]string{"diff"}, newDiffCommand},
+	{[]string{"export"}, newExportCommand},
+	{[]string{"cp"}, newCpCommand},
+	{[]string{"network"}, newNetworkCommand},
+	{[]string{"port"}, newPortCommand},
+	{[]string{"dns"}, newDNSCommand},
+	{[]string{"compose"}, newComposeCommand},
+}
+
+func newRootCommand(g *globals, only string) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "berth [OPTIONS] COMMAND",
 		Short:         "A Docker-compatible container engine",
@@ -130,52 +207,11 @@ func newRootCommand(g *globals) *cobra.Command {
 	pf.StringVar(&g.configPath, "config", envOr("BERTH_CONFIG", config.DefaultPath), "Config file (env BERTH_CONFIG)")
 	pf.StringVar(&g.logLevel, "log-level", "warn", `Log level ("debug", "info", "warn", "error")`)
 
-	root.AddCommand(
-		newVersionCommand(g),
-		newInfoCommand(g),
-		newImageCommand(g),
-		newPullCommand(g),
-		newImagesCommand(g),
-		newTagCommand(g),
-		newRmiCommand(g, "rmi"),
-		newHistoryCommand(g),
-		newSaveCommand(g),
-		newLoadCommand(g),
-		newImportCommand(g),
-		newSystemCommand(g),
-		newPushCommand(g),
-		newLoginCommand(g),
-		newLogoutCommand(g),
-		newRunCommand(g),
-		newCreateCommand(g),
-		newStartCommand(g),
-		newStopCommand(g, false),
-		newStopCommand(g, true),
-		newKillCommand(g),
-		newPauseCommand(g, true),
-		newPauseCommand(g, false),
-		newRmCommand(g),
-		newWaitCommand(g),
-		newPsCommand(g),
-		newLogsCommand(g),
-		newExecCommand(g),
-		newInspectCommand(g, false),
-		newContainerCommand(g),
-		newAttachCommand(g),
-		newRenameCommand(g),
-		newStatsCommand(g),
-		newTopCommand(g),
-		newMonitorCommand(g),
-		newVolumeCommand(g),
-		newCommitCommand(g),
-		newDiffCommand(g),
-		newExportCommand(g),
-		newCpCommand(g),
-		newNetworkCommand(g),
-		newPortCommand(g),
-		newDNSCommand(g),
-		newComposeCommand(g),
-	)
+	for _, c := range topCommands {
+		if only == "" || c.names[0] == only {
+			root.AddCommand(c.new(g))
+		}
+	}
 	return root
 }
 

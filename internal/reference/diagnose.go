@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"unicode"
 
 	dref "github.com/distribution/reference"
@@ -12,15 +13,21 @@ import (
 // The grammar pieces of distribution/reference, anchored, to say which part
 // of an invalid reference is wrong. distribution/reference itself answers
 // "invalid reference format" for most mistakes, one of Docker's oldest
-// complaints; berth names the part.
+// complaints; berth names the part. Compiled on first use: only errors
+// need them, and every berth process (three per container start) would
+// otherwise compile them at start.
 var (
-	anchoredTag       = regexp.MustCompile(`^` + dref.TagRegexp.String() + `$`)
-	anchoredDigest    = regexp.MustCompile(`^` + dref.DigestRegexp.String() + `$`)
-	anchoredDomain    = regexp.MustCompile(`^` + dref.DomainRegexp.String() + `$`)
-	anchoredComponent = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*$`)
-	hexOnly           = regexp.MustCompile(`^[a-f0-9]+$`)
-	anchoredID        = regexp.MustCompile(`^[a-f0-9]{64}$`)
+	anchoredTag       = lazyRegexp(`^` + dref.TagRegexp.String() + `$`)
+	anchoredDigest    = lazyRegexp(`^` + dref.DigestRegexp.String() + `$`)
+	anchoredDomain    = lazyRegexp(`^` + dref.DomainRegexp.String() + `$`)
+	anchoredComponent = lazyRegexp(`^[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*$`)
+	hexOnly           = lazyRegexp(`^[a-f0-9]+$`)
+	anchoredID        = lazyRegexp(`^[a-f0-9]{64}$`)
 )
+
+func lazyRegexp(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
+}
 
 const maxTagLen = 128
 
@@ -36,7 +43,7 @@ func diagnose(s string) string {
 		return "reference contains white space"
 	case strings.Contains(s, "://"):
 		return fmt.Sprintf("a reference has no scheme: drop %q", s[:strings.Index(s, "://")+3])
-	case anchoredID.MatchString(s):
+	case anchoredID().MatchString(s):
 		return "a 64-character hexadecimal string is an image ID, not a repository name"
 	}
 
@@ -69,7 +76,7 @@ func diagnoseDigest(d string) string {
 		return fmt.Sprintf("digest %q has no algorithm (want sha256:<64 hex digits>)", d)
 	}
 	if algo == "sha256" {
-		if !hexOnly.MatchString(enc) {
+		if !hexOnly().MatchString(enc) {
 			return fmt.Sprintf("digest %q: sha256 digests are lowercase hexadecimal", d)
 		}
 		if len(enc) != 64 {
@@ -78,12 +85,12 @@ func diagnoseDigest(d string) string {
 		return ""
 	}
 	if algo == "sha512" {
-		if !hexOnly.MatchString(enc) || len(enc) != 128 {
+		if !hexOnly().MatchString(enc) || len(enc) != 128 {
 			return fmt.Sprintf("digest %q: sha512 needs 128 lowercase hex digits", d)
 		}
 		return ""
 	}
-	if !anchoredDigest.MatchString(d) {
+	if !anchoredDigest().MatchString(d) {
 		return fmt.Sprintf("digest %q is malformed (want sha256:<64 hex digits>)", d)
 	}
 	return fmt.Sprintf("digest %q: unsupported algorithm %q", d, algo)
@@ -95,7 +102,7 @@ func diagnoseTag(tag string) string {
 		return "tag is empty after ':'"
 	case len(tag) > maxTagLen:
 		return fmt.Sprintf("tag is %d characters long, at most %d are allowed", len(tag), maxTagLen)
-	case !anchoredTag.MatchString(tag):
+	case !anchoredTag().MatchString(tag):
 		return fmt.Sprintf("tag %q: only letters, digits, '_', '.' and '-' are allowed, and it must not start with '.' or '-'", tag)
 	}
 	return ""
@@ -110,7 +117,7 @@ func diagnoseName(name string) string {
 		return fmt.Sprintf("registry host %q needs a repository path after it", name)
 	}
 	if len(parts) > 1 && isDomainLike(parts[0]) {
-		if !anchoredDomain.MatchString(parts[0]) {
+		if !anchoredDomain().MatchString(parts[0]) {
 			return fmt.Sprintf("registry host %q is not a valid host[:port]", parts[0])
 		}
 		parts = parts[1:]
@@ -119,9 +126,9 @@ func diagnoseName(name string) string {
 		switch {
 		case p == "":
 			return "repository name has an empty path component (a leading, trailing or double '/')"
-		case strings.ToLower(p) != p && anchoredComponent.MatchString(strings.ToLower(p)):
+		case strings.ToLower(p) != p && anchoredComponent().MatchString(strings.ToLower(p)):
 			return fmt.Sprintf("repository name must be lowercase: %q", p)
-		case !anchoredComponent.MatchString(p):
+		case !anchoredComponent().MatchString(p):
 			return fmt.Sprintf("path component %q: only lowercase letters, digits and the separators '.', '_', '__' and '-' are allowed, between letters or digits", p)
 		}
 	}
