@@ -299,7 +299,8 @@ func (s *Service) runOnce(ctx context.Context, c *Container, rt runtime.Runtime,
 	if _, err := s.plumb(ctx, c); err != nil {
 		return 0, err
 	}
-	defer s.unplumbExited(context.Background(), c)
+	removing := false // a --rm container's last exit
+	defer func() { s.unplumbExited(context.Background(), c, removing) }()
 	if shared, err := s.sharedNetNS(c.HostConfig.NetworkMode); err != nil {
 		return 0, err
 	} else if shared != "" {
@@ -473,6 +474,7 @@ func (s *Service) runOnce(ctx context.Context, c *Container, rt runtime.Runtime,
 	st.Status, st.Pid, st.ExitCode, st.FinishedAt, st.OOMKilled = StatusExited, 0, code, time.Now().UTC(), oom
 	if c.HostConfig.AutoRemove && !s.shouldRestart(c, *st, code) {
 		// Removed next: the record is written only if that fails.
+		removing = true
 		return code, nil
 	}
 	if err := s.store.saveState(id, *st); err != nil {

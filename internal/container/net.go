@@ -249,10 +249,14 @@ func (s *Service) plumb(ctx context.Context, c *Container) (string, error) {
 // may still hold the namespace (a killed monitor's), so the veths are
 // deleted explicitly.
 func (s *Service) unplumb(ctx context.Context, c *Container) {
-	if c.NetworkSettings.Networks != nil {
-		network.Detach(c.ID)
+	if c.NetworkSettings.Networks == nil {
+		return
 	}
-	s.unplumbExited(ctx, c)
+	network.Detach(c.ID)
+	if fw, err := s.firewall(); err == nil {
+		fw.RemovePorts(c.ID) // a killed monitor's, whatever the record says
+	}
+	s.unplumbExited(ctx, c, false)
 }
 
 // unplumbExited is unplumb after the container's exit, when nothing is left
@@ -260,15 +264,21 @@ func (s *Service) unplumb(ctx context.Context, c *Container) {
 // namespace, which the kernel destroys in the background once nothing
 // holds it (each host end goes with its peer). Deleting them here would
 // put two RCU grace periods (about 25 ms) in the exit path of every
-// container.
-func (s *Service) unplumbExited(ctx context.Context, c *Container) {
+// container. With removing (a --rm container's last exit), the endpoints
+// are not marked stopped: the removal deletes them next.
+func (s *Service) unplumbExited(ctx context.Context, c *Container, removing bool) {
 	if c.NetworkSettings.Networks == nil {
 		return
 	}
-	if fw, err := s.firewall(); err == nil {
-		fw.RemovePorts(c.ID)
+	if len(c.NetworkSettings.Ports) > 0 {
+		if fw, err := s.firewall(); err == nil {
+			fw.RemovePorts(c.ID)
+		}
 	}
 	for _, ep := range c.NetworkSettings.Networks {
+		if removing {
+			break
+		}
 		if n, err := s.opts.Networks.Get(ep.NetworkID); err == nil {
 			ip, _ := netip.ParseAddr(ep.IPAddress)
 			s.opts.Networks.SetEndpoint(ctx, n, network.Endpoint{Container: c.ID, Name: c.Name, Aliases: ep.Aliases, IP: ip, Running: false})

@@ -106,10 +106,14 @@ func (s *Store) ReleasePorts(ctx context.Context, owner string) error {
 	} else if err != nil {
 		return err
 	}
+	n0 := len(t.Ports)
 	for k, o := range t.Ports {
 		if o == owner {
 			delete(t.Ports, k)
 		}
+	}
+	if len(t.Ports) == n0 {
+		return nil // nothing of owner's: no write
 	}
 	return atomicfile.WriteJSON(filepath.Join(s.dir, "ports.json"), t, 0o600)
 }

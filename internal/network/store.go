@@ -481,10 +481,14 @@ func (s *Store) Release(ctx context.Context, n *Network, owner string) error {
 	} else if err != nil {
 		return err
 	}
+	n0 := len(t.Allocated)
 	for a, o := range t.Allocated {
 		if o == owner {
 			delete(t.Allocated, a)
 		}
+	}
+	if len(t.Allocated) == n0 {
+		return nil // nothing of owner's: no write
 	}
 	return atomicfile.WriteJSON(s.path(n.ID, "ipam.json"), t, 0o600)
 }
@@ -554,6 +558,9 @@ func (s *Store) RemoveEndpoint(ctx context.Context, n *Network, container string
 	eps, err := s.readEndpoints(n)
 	if err != nil {
 		return err
+	}
+	if _, ok := eps[container]; !ok {
+		return nil
 	}
 	delete(eps, container)
 	return atomicfile.WriteJSON(s.path(n.ID, "endpoints.json"), eps, 0o600)

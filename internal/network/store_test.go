@@ -2,8 +2,11 @@ package network
 
 import (
 	"context"
+	"errors"
 	"net/netip"
+	"path/filepath"
 	"sync"
+	"syscall"
 	"testing"
 )
 
@@ -156,5 +159,53 @@ func TestReservePorts(t *testing.T) {
 	}
 	if _, err := s.ReservePorts(ctx, "c3", []PortRequest{{HostPort: 18181, ContainerPort: 80, Proto: "tcp"}}); err != nil {
 		t.Fatalf("released port: %v", err)
+	}
+}
+
+// Releasing what an owner does not hold writes nothing (a --rm container's
+// exit releases everything, most of it never taken).
+func TestReleaseUnheldWritesNothing(t *testing.T) {
+	s := testStore(t)
+	ctx := context.Background()
+	n, err := s.Create(ctx, "n", CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Allocate(ctx, n, "a", netip.Addr{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetEndpoint(ctx, n, Endpoint{Container: "a", Name: "a"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ReservePorts(ctx, "a", []PortRequest{{ContainerPort: 80, Proto: "tcp"}}); err != nil {
+		t.Fatal(err)
+	}
+	files := []string{s.path(n.ID, "ipam.json"), s.path(n.ID, "endpoints.json"), filepath.Join(s.dir, "ports.json")}
+	inode := func(p string) uint64 {
+		var st syscall.Stat_t
+		if err := syscall.Stat(p, &st); err != nil {
+			t.Fatal(err)
+		}
+		return st.Ino
+	}
+	var before []uint64
+	for _, f := range files {
+		before = append(before, inode(f))
+	}
+	if err := errors.Join(s.Release(ctx, n, "b"), s.RemoveEndpoint(ctx, n, "b"), s.ReleasePorts(ctx, "b")); err != nil {
+		t.Fatal(err)
+	}
+	for i, f := range files {
+		if inode(f) != before[i] {
+			t.Errorf("%s was rewritten for an owner that holds nothing in it", filepath.Base(f))
+		}
+	}
+	if err := errors.Join(s.Release(ctx, n, "a"), s.RemoveEndpoint(ctx, n, "a"), s.ReleasePorts(ctx, "a")); err != nil {
+		t.Fatal(err)
+	}
+	for i, f := range files {
+		if inode(f) == before[i] {
+			t.Errorf("%s was not rewritten when its owner released", filepath.Base(f))
+		}
 	}
 }
