@@ -525,9 +525,18 @@ func (ep Endpoint) Live() bool {
 	return err == nil || errors.Is(err, syscall.EPERM)
 }
 
+// endpoints.json is written without fsync (atomicfile.WriteVolatile):
+// every start and exit of a container on n changes it, and what it says is
+// re-derived (an endpoint counts only while its monitor lives, and after a
+// crash none does). A crash can leave it empty, which reads as no
+// endpoints; the next start records its own again.
 func (s *Store) readEndpoints(n *Network) (map[string]Endpoint, error) {
 	eps := map[string]Endpoint{}
-	if err := atomicfile.ReadJSON(s.path(n.ID, "endpoints.json"), &eps); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	p := s.path(n.ID, "endpoints.json")
+	if fi, err := os.Stat(p); err == nil && fi.Size() == 0 {
+		return eps, nil
+	}
+	if err := atomicfile.ReadJSON(p, &eps); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
 	return eps, nil
@@ -545,7 +554,7 @@ func (s *Store) SetEndpoint(ctx context.Context, n *Network, ep Endpoint) error 
 		return err
 	}
 	eps[ep.Container] = ep
-	return atomicfile.WriteJSON(s.path(n.ID, "endpoints.json"), eps, 0o600)
+	return atomicfile.WriteJSONVolatile(s.path(n.ID, "endpoints.json"), eps, 0o600)
 }
 
 // RemoveEndpoint forgets a container's endpoint on n.
@@ -563,7 +572,7 @@ func (s *Store) RemoveEndpoint(ctx context.Context, n *Network, container string
 		return nil
 	}
 	delete(eps, container)
-	return atomicfile.WriteJSON(s.path(n.ID, "endpoints.json"), eps, 0o600)
+	return atomicfile.WriteJSONVolatile(s.path(n.ID, "endpoints.json"), eps, 0o600)
 }
 
 // Endpoints returns n's endpoints.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"sync"
 	"syscall"
@@ -207,5 +208,28 @@ func TestReleaseUnheldWritesNothing(t *testing.T) {
 		if inode(f) == before[i] {
 			t.Errorf("%s was not rewritten when its owner released", filepath.Base(f))
 		}
+	}
+}
+
+// endpoints.json is written without fsync; the empty file a crash can
+// leave reads as no endpoints, and the next start records its own.
+func TestEndpointsAfterCrash(t *testing.T) {
+	s := testStore(t)
+	ctx := context.Background()
+	n, err := s.Create(ctx, "n", CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(s.EndpointsPath(n), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if eps, err := s.Endpoints(n); err != nil || len(eps) != 0 {
+		t.Fatalf("endpoints of an empty file: %v, %v", eps, err)
+	}
+	if err := s.SetEndpoint(ctx, n, Endpoint{Container: "a", Name: "a", Running: true}); err != nil {
+		t.Fatal(err)
+	}
+	if eps, err := s.Endpoints(n); err != nil || !eps["a"].Running {
+		t.Fatalf("endpoints after a start: %v, %v", eps, err)
 	}
 }
