@@ -41,20 +41,40 @@ for ns in s["linux"]["namespaces"]:
 json.dump(s, open(eq + "/config.json", "w"))
 PY
 $BERTH rm "$id" >/dev/null
+# The same bundle over an overlay like berth's own: the image's layer dirs as lower, a fresh
+# upper and work dir for every run (made by hyperfine's --prepare, outside the timing), so that
+# runc pays the overlay's copy-ups as berth does.
+OV=$SCRATCH/runc-overlay
+LOWER=$($BERTH image inspect busybox --format '{{.GraphDriver.Data.LowerDir}}')
+EQO=$RESULTS/berth-bundle-overlay
+rm -rf "$EQO"; cp -r "$EQ" "$EQO"
+python3 - "$EQO/config.json" "$OV/merged" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1])); s["root"]["path"] = sys.argv[2]; json.dump(s, open(sys.argv[1], "w"))
+PY
+OV_PREPARE="bash -c 'umount $OV/merged 2>/dev/null; rm -rf $OV; mkdir -p $OV/upper $OV/work $OV/merged && mount -t overlay overlay -o lowerdir=$LOWER,upperdir=$OV/upper,workdir=$OV/work $OV/merged'"
+trap 'umount "$OV/merged" 2>/dev/null; rm -rf "$OV"' EXIT
 cmds=(
   "berth|$BERTH run --rm busybox true"
   "berth-net-none|$BERTH run --rm --network none busybox true"
   "docker|$DOCKER run --rm busybox true"
   "podman|$PODMAN run --rm busybox true"
   "runc-berth-bundle|runc run --bundle $EQ bench-runc-eq"
+  "runc-berth-bundle-overlay|runc run --bundle $EQO bench-runc-eqo"
   "runc|runc run --bundle $BUNDLE bench-runc"
   "crun|crun run --bundle $BUNDLE bench-crun"
   "unshare-chroot|unshare --fork --pid --mount --uts --ipc --net chroot $BB_ROOTFS /bin/true"
 )
-args=()
+args=(); prepares=()
 for c in "${cmds[@]}"; do
   name=${c%%|*}; cmd=${c#*|}
-  if out=$(bash -c "$cmd" 2>&1); then args+=(-n "$name" "$cmd"); else echo "left out $name: $(echo "$out" | tail -1)"; fi
+  prep=true
+  [ "$name" = runc-berth-bundle-overlay ] && prep=$OV_PREPARE
+  if out=$(bash -c "$prep" 2>&1 && bash -c "$cmd" 2>&1); then
+    args+=(-n "$name" "$cmd"); prepares+=(--prepare "$prep")
+  else
+    echo "left out $name: $(echo "$out" | tail -1)"
+  fi
 done
 mkdir -p "$RESULTS"
-hyperfine -N --warmup 3 --runs "$RUNS" --export-json "$RESULTS/start.json" "${args[@]}"
+hyperfine -N --warmup 3 --runs "$RUNS" --export-json "$RESULTS/start.json" "${prepares[@]}" "${args[@]}"
