@@ -181,11 +181,20 @@ var topCommands = []struct {
 
 func newRootCommand(g *globals, only string) *cobra.Command {
 	root := &cobra.Command{
-		Use:           "berth [OPTIONS] COMMAND",
-		Short:         "A Docker-compatible container engine",
-		SilenceUsage:  true,
-		SilenceErrors: true,
-		// Docker-style: a bare `berth` prints help.
+		Use:                   "berth [OPTIONS] COMMAND",
+		Short:                 "A Docker-compatible container engine",
+		SilenceUsage:          true,
+		SilenceErrors:         true,
+		DisableFlagsInUseLine: true,
+		// Docker-style: a bare `berth` prints help; a word that is no
+		// command is an error (cobra, with TraverseChildren, would print
+		// the help and exit 0).
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return &StatusError{Status: 1, Message: fmt.Sprintf("berth: '%s' is not a berth command.\nSee 'berth --help'", args[0])}
+			}
+			return cmd.Help()
+		},
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			level, err := parseLevel(g.logLevel)
 			if err != nil {

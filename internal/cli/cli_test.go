@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"context"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -53,5 +55,22 @@ func TestTopCommands(t *testing.T) {
 		if cs := one.Commands(); len(cs) != 1 || cs[0].Name() != c.Name() {
 			t.Errorf("root for %s has %d commands", c.Name(), len(cs))
 		}
+	}
+}
+
+// As Docker: a bare berth prints help and exits 0; an unknown command is
+// an error naming it, exit 1.
+func TestUnknownCommand(t *testing.T) {
+	var out, errb strings.Builder
+	if code := Main(context.Background(), []string{"rnu", "busybox"}, Streams{In: strings.NewReader(""), Out: &out, Err: &errb}); code != 1 {
+		t.Errorf("berth rnu: exit %d, want 1", code)
+	}
+	if want := "berth: 'rnu' is not a berth command.\nSee 'berth --help'\n"; errb.String() != want {
+		t.Errorf("berth rnu: stderr %q, want %q", errb.String(), want)
+	}
+	out.Reset()
+	errb.Reset()
+	if code := Main(context.Background(), nil, Streams{In: strings.NewReader(""), Out: &out, Err: &errb}); code != 0 || !strings.Contains(out.String(), "Usage:") {
+		t.Errorf("bare berth: exit %d, output %q", code, out.String())
 	}
 }
