@@ -338,7 +338,7 @@ var psHeaders = map[string]string{"ID": "CONTAINER ID", "Image": "IMAGE", "Comma
 	"RunningFor": "CREATED", "Ports": "PORTS", "Status": "STATUS", "State": "STATE", "Names": "NAMES", "Labels": "LABELS", "Size": "SIZE"}
 
 func newPsCommand(g *globals) *cobra.Command {
-	var all, quiet, noTrunc, latest bool
+	var all, quiet, noTrunc, latest, size bool
 	var last int
 	var format string
 	var filters []string
@@ -348,7 +348,10 @@ func newPsCommand(g *globals) *cobra.Command {
 		Short:   "List containers",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			svc, err := g.containers(cmd)
+			// As Docker: sizes are measured for -s or a format that shows
+			// them (walking every writable layer is not free).
+			size = size || strings.Contains(format, ".Size")
+			imgs, svc, err := g.imagesAndContainers(cmd)
 			if err != nil {
 				return err
 			}
@@ -377,7 +380,19 @@ func newPsCommand(g *globals) *cobra.Command {
 				if !ok {
 					continue
 				}
-				rows = append(rows, toPsRow(v, noTrunc))
+				r := toPsRow(v, noTrunc)
+				if size && !quiet {
+					rw, err := svc.SizeRw(cmd.Context(), v.ID)
+					if err != nil {
+						return err
+					}
+					var virtual int64
+					if img, err := imgs.Store().Get(v.ImageID); err == nil {
+						virtual = img.Size
+					}
+					r.Size = fmt.Sprintf("%s (virtual %s)", humanSize(rw), humanSize(rw+virtual))
+				}
+				rows = append(rows, r)
 			}
 			if quiet {
 				for _, r := range rows {
@@ -385,13 +400,18 @@ func newPsCommand(g *globals) *cobra.Command {
 				}
 				return nil
 			}
-			return writeRows(g.streams.Out, format, "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}", psHeaders, rows)
+			def := "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}"
+			if size {
+				def += "\t{{.Size}}"
+			}
+			return writeRows(g.streams.Out, format, def, psHeaders, rows)
 		},
 	}
 	f := cmd.Flags()
 	f.BoolVarP(&all, "all", "a", false, "Show all containers (default shows just running)")
 	f.BoolVarP(&quiet, "quiet", "q", false, "Only display container IDs")
 	f.BoolVar(&noTrunc, "no-trunc", false, "Don't truncate output")
+	f.BoolVarP(&size, "size", "s", false, "Display total file sizes")
 	f.BoolVarP(&latest, "latest", "l", false, "Show the latest created container (includes all states)")
 	f.IntVarP(&last, "last", "n", -1, "Show n last created containers (includes all states)")
 	f.StringVar(&format, "format", "", `Format output: "table", "json" or a Go template`)

@@ -61,11 +61,14 @@ func newSystemPruneCommand(g *globals) *cobra.Command {
 				return err
 			}
 			var removed []string
+			var reclaimed int64 // containers' writable layers and volumes', then images'
 			for _, v := range views {
 				switch v.State.Status {
 				case container.StatusExited, container.StatusCreated, container.StatusDead:
+					size, _ := ctrs.SizeRw(ctx, v.ID)
 					if id, err := ctrs.Remove(ctx, v.ID, false, false); err == nil {
 						removed = append(removed, id)
+						reclaimed += size
 					} else {
 						errs = append(errs, err)
 					}
@@ -101,8 +104,9 @@ func newSystemPruneCommand(g *globals) *cobra.Command {
 				}
 			}
 			if volumes {
-				vols, err := ctrs.PruneVolumes(ctx, false)
+				vols, size, err := ctrs.PruneVolumes(ctx, false)
 				errs = append(errs, err)
+				reclaimed += size
 				if len(vols) > 0 {
 					fmt.Fprintln(out, "Deleted Volumes:")
 					for _, v := range vols {
@@ -127,7 +131,7 @@ func newSystemPruneCommand(g *globals) *cobra.Command {
 					}
 					fmt.Fprintln(out)
 				}
-				fmt.Fprintf(out, "Total reclaimed space: %s\n", humanSize(res.Reclaimed))
+				fmt.Fprintf(out, "Total reclaimed space: %s\n", humanSize(reclaimed+res.Reclaimed))
 			}
 			return errors.Join(errs...)
 		},

@@ -272,8 +272,7 @@ func newVolumePruneCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			removed, err := svc.PruneVolumes(cmd.Context(), all)
-			var reclaimed int64
+			removed, reclaimed, err := svc.PruneVolumes(cmd.Context(), all)
 			if len(removed) > 0 {
 				fmt.Fprintln(g.streams.Out, "Deleted Volumes:")
 				for _, v := range removed {

@@ -67,6 +67,12 @@ func (s *Service) DiskUsage(ctx context.Context) (*Usage, error) {
 	return u, nil
 }
 
+// SizeRw is the size of container id's writable layer (its files, as
+// DiskUsage measures them): `ps -s`.
+func (s *Service) SizeRw(ctx context.Context, id string) (int64, error) {
+	return dirSize(ctx, s.store.path(id, "upper"))
+}
+
 // dirSize sums the sizes of the files under dir, counting a hard-linked
 // inode once (Docker's directory.Size). Files that vanish while it walks
 // (a running container's) are skipped; a missing dir is empty.

@@ -101,3 +101,36 @@ func TestSystemDf(t *testing.T) {
 	rows = df()
 	check(rows, "Containers", "1", "1", "100kB", "0B (0%)")
 }
+
+// ps -s shows each container's writable layer and, as "virtual", that plus
+// its image; volume prune reports the space it freed.
+func TestPsSizeAndVolumePruneReclaimed(t *testing.T) {
+	e := runEnv(t)
+	e.ok("run", "--name", "writer", "busybox", "sh", "-c", "head -c 100000 /dev/zero > /f")
+	imgSize := int64(e.inspect("busybox")["Size"].(float64))
+	out := e.ok("ps", "-a", "-s")
+	want := fmt.Sprintf("100kB (virtual %s)", dfSize3(100000+imgSize))
+	if lines := strings.Split(strings.TrimSpace(out), "\n"); len(lines) != 2 || !strings.HasSuffix(lines[0], "SIZE") || !strings.HasSuffix(lines[1], want) {
+		t.Fatalf("ps -a -s:\n%s\nwant a SIZE column ending %q", out, want)
+	}
+	if got := strings.TrimSpace(e.ok("ps", "-a", "--format", "{{.Size}}")); got != want {
+		t.Errorf("ps --format {{.Size}} = %q, want %q", got, want)
+	}
+	e.ok("volume", "create", "data")
+	e.ok("run", "--rm", "-v", "data:/d", "busybox", "sh", "-c", "head -c 200000 /dev/zero > /d/f")
+	out = e.ok("volume", "prune", "-a", "-f")
+	if !strings.Contains(out, "data\n") || !strings.Contains(out, "Total reclaimed space: 200kB") {
+		t.Errorf("volume prune -a -f:\n%s", out)
+	}
+}
+
+// dfSize3 is Docker's size with three significant digits (ps, prune).
+func dfSize3(n int64) string {
+	units := []string{"B", "kB", "MB", "GB"}
+	f, i := float64(n), 0
+	for f >= 1000 && i < len(units)-1 {
+		f /= 1000
+		i++
+	}
+	return fmt.Sprintf("%.3g%s", f, units[i])
+}
