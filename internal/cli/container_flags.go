@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"berth.dev/berth/internal/config"
 	"berth.dev/berth/internal/container"
 	"berth.dev/berth/internal/errdefs"
 	"berth.dev/berth/internal/mountspec"
@@ -29,7 +30,7 @@ type containerFlags struct {
 	volumes, mounts, tmpfs, volumesFrom                                                  []string
 	publish, expose, aliases, addHosts, dns, dnsSearch, dnsOptions                       []string
 	sysctls, ulimits                                                                     []string
-	ip, macAddress                                                                       string
+	ip, macAddress, cgroupParent                                                         string
 	publishAll                                                                           bool
 	healthCmd                                                                            string
 	healthInterval, healthTimeout, healthStartPeriod                                     time.Duration
@@ -62,6 +63,7 @@ func (f *containerFlags) add(fs *pflag.FlagSet) {
 	fs.Int64VarP(&f.cpuShares, "cpu-shares", "c", 0, "CPU shares (relative weight)")
 	fs.StringVar(&f.cpusetCpus, "cpuset-cpus", "", "CPUs in which to allow execution (0-3, 0,1)")
 	fs.Int64Var(&f.pidsLimit, "pids-limit", 0, "Tune container pids limit (set -1 for unlimited)")
+	fs.StringVar(&f.cgroupParent, "cgroup-parent", "", "Optional parent cgroup for the container (an absolute path)")
 	fs.StringVar(&f.shmSize, "shm-size", "", "Size of /dev/shm")
 	fs.StringArrayVarP(&f.env, "env", "e", nil, "Set environment variables")
 	fs.StringArrayVar(&f.envFiles, "env-file", nil, "Read in a file of environment variables")
@@ -159,6 +161,10 @@ func (f *containerFlags) options(fs *pflag.FlagSet, args []string) (container.Cr
 		h.NanoCpus = int64(v * 1e9)
 	}
 	h.CPUShares, h.CpusetCpus, h.PidsLimit = f.cpuShares, f.cpusetCpus, f.pidsLimit
+	if f.cgroupParent != "" && !config.ValidCgroupParent(f.cgroupParent) {
+		return o, usageError{fmt.Errorf("invalid --cgroup-parent %q: want an absolute, clean cgroup path such as /berth", f.cgroupParent)}
+	}
+	h.CgroupParent = f.cgroupParent
 	if err := f.mountOptions(h); err != nil {
 		return o, err
 	}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"reflect"
 	"sort"
 	"strings"
@@ -28,6 +29,10 @@ type File struct {
 	// DefaultAddressPools are where networks without --subnet get theirs
 	// (Docker's key).
 	DefaultAddressPools []AddressPool `json:"default-address-pools,omitempty"`
+	// CgroupParent is the cgroup under which containers' cgroups go,
+	// an absolute path such as "/berth" (the default), as Docker's key for
+	// its cgroupfs driver.
+	CgroupParent string `json:"cgroup-parent,omitempty"`
 }
 
 // AddressPool is one of Docker's default-address-pools: networks of Size
@@ -44,6 +49,12 @@ type Loaded struct {
 	// at the default path is an empty configuration.
 	Path  string
 	Found bool
+}
+
+// ValidCgroupParent reports whether p can hold containers' cgroups: an
+// absolute, clean path other than the root.
+func ValidCgroupParent(p string) bool {
+	return strings.HasPrefix(p, "/") && p != "/" && filepath.Clean(p) == p
 }
 
 // Error is a config file that cannot be read or decoded. Kind: invalid
@@ -106,6 +117,9 @@ func Parse(data []byte, path string) (*File, error) {
 	}
 	if err := json.Unmarshal(data, &f); err != nil {
 		return nil, &Error{Path: path, Msg: err.Error()}
+	}
+	if p := f.CgroupParent; p != "" && !ValidCgroupParent(p) {
+		return nil, &Error{Path: path, Key: "cgroup-parent", Msg: fmt.Sprintf("%q: want an absolute, clean cgroup path such as /berth", p)}
 	}
 	return &f, nil
 }
@@ -245,7 +259,7 @@ var dockerOnly = map[string]bool{
 	"log-driver": true, "log-opts": true, "live-restore": true, "hosts": true, "debug": true,
 	"dns": true, "dns-search": true, "dns-opts": true,
 	"mtu": true, "iptables": true, "ip-forward": true, "experimental": true, "features": true,
-	"builder": true, "default-runtime": true, "runtimes": true, "exec-opts": true, "cgroup-parent": true,
+	"builder": true, "default-runtime": true, "runtimes": true, "exec-opts": true,
 	"default-ulimits": true, "seccomp-profile": true, "userns-remap": true, "max-concurrent-downloads": true,
 	"allow-nondistributable-artifacts": true, "labels": true, "tls": true, "tlsverify": true,
 }

@@ -38,6 +38,9 @@ func TestParseErrors(t *testing.T) {
 	}{
 		{"unknown top key", `{"registry-mirror": []}`, `config c.json: registry-mirror: unknown key (did you mean "registry-mirrors"?)`},
 		{"docker key", `{"log-driver": "json-file"}`, "config c.json: log-driver: a Docker daemon.json key that berth does not support"},
+		{"relative cgroup parent", `{"cgroup-parent": "berth"}`, `config c.json: cgroup-parent: "berth": want an absolute, clean cgroup path such as /berth`},
+		{"cgroup parent with dots", `{"cgroup-parent": "/a/../b"}`, `config c.json: cgroup-parent: "/a/../b": want an absolute, clean cgroup path such as /berth`},
+		{"root cgroup parent", `{"cgroup-parent": "/"}`, `config c.json: cgroup-parent: "/": want an absolute, clean cgroup path such as /berth`},
 		{"unknown nested key", `{"registries": [{"prefix": "a.io"}, {"prefix": "b.io", "mirrors": [{"location": "m.io", "insecur": true}]}]}`,
 			`config c.json: registries[1].mirrors[0].insecur: unknown key (did you mean "insecure"?)`},
 		{"wrong type", `{"registries": [{"prefix": "a.io", "blocked": "yes"}]}`, "config c.json: registries[0].blocked: want true or false, got a string"},
@@ -80,5 +83,12 @@ func TestLoad(t *testing.T) {
 	l, err = Load(p, true)
 	if err != nil || !l.Found || l.Mirrors[0] != "http://127.0.0.1:5000" {
 		t.Fatalf("Load = %+v, %v", l, err)
+	}
+}
+
+func TestCgroupParent(t *testing.T) {
+	f, err := Parse([]byte(`{"cgroup-parent": "/ci/berth"}`), "c.json")
+	if err != nil || f.CgroupParent != "/ci/berth" {
+		t.Fatalf("Parse = %+v, %v", f, err)
 	}
 }

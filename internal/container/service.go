@@ -43,7 +43,10 @@ type Options struct {
 	MonitorCommand []string
 	// InitPath is the static init binary for --init ("" if none).
 	InitPath string
-	Logger   *slog.Logger
+	// CgroupParent is the cgroup under which each container's cgroup
+	// (CgroupParent/ID) goes: "" is /berth.
+	CgroupParent string
+	Logger       *slog.Logger
 }
 
 // Service is the container service.
@@ -208,6 +211,18 @@ func (s *Service) Create(ctx context.Context, opts CreateOptions) (*Container, e
 	return c, nil
 }
 
+// cgroupParent is where c's cgroup goes: its --cgroup-parent, else the
+// config's cgroup-parent, else /berth.
+func (s *Service) cgroupParent(c *Container) string {
+	switch {
+	case c.HostConfig.CgroupParent != "":
+		return c.HostConfig.CgroupParent
+	case s.opts.CgroupParent != "":
+		return s.opts.CgroupParent
+	}
+	return "/berth"
+}
+
 // runOptions turns a container into the spec generator's options.
 func (s *Service) runOptions(c *Container, rootfs string) oci.RunOptions {
 	dir := s.store.path(c.ID)
@@ -221,7 +236,7 @@ func (s *Service) runOptions(c *Container, rootfs string) oci.RunOptions {
 		SecurityOpt: c.HostConfig.SecurityOpt, Devices: c.HostConfig.Devices, DeviceInfo: deviceInfo,
 		Memory: c.HostConfig.Memory, MemorySwap: c.HostConfig.MemorySwap, NanoCPUs: c.HostConfig.NanoCpus,
 		CPUShares: c.HostConfig.CPUShares, CpusetCpus: c.HostConfig.CpusetCpus, PidsLimit: c.HostConfig.PidsLimit,
-		Network: c.HostConfig.NetworkMode, Labels: c.Config.Labels, CgroupsPath: "/berth/" + c.ID,
+		Network: c.HostConfig.NetworkMode, Labels: c.Config.Labels, CgroupsPath: s.cgroupParent(c) + "/" + c.ID,
 		ShmSize: c.HostConfig.ShmSize, Sysctls: c.HostConfig.Sysctls,
 		Mounts: []specs.Mount{
 			bindMount(filepath.Join(dir, "hostname"), "/etc/hostname", c.HostConfig.ReadonlyRootfs),

@@ -84,6 +84,7 @@ type HostConfig struct {
 	Devices        []string      `json:"Devices"`
 	NetworkMode    string        `json:"NetworkMode"`
 	Runtime        string        `json:"Runtime"`
+	CgroupParent   string        `json:"CgroupParent"`
 	Init           bool          `json:"Init"`
 	Memory         int64         `json:"Memory"`
 	MemorySwap     int64         `json:"MemorySwap"`

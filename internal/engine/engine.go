@@ -313,6 +313,7 @@ func (e *Engine) Containers(ctx context.Context) (*container.Service, error) {
 		Root:     e.opts.Root, RunRoot: e.opts.RunRoot, Images: images, Runtimes: e.runtime,
 		MonitorCommand: monitorCmd,
 		InitPath:       initPath(exe),
+		CgroupParent:   e.cfg.CgroupParent,
 		Logger:         e.log,
 	})
 	if err != nil {

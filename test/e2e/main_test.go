@@ -2,11 +2,14 @@ package e2e
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -44,18 +47,22 @@ func TestMain(m *testing.M) {
 type env struct {
 	t                         *testing.T
 	root, runRoot, config, dc string
+	// cgroupParent is the env's own cgroup-parent (written into every
+	// config it uses), so that its cleanup removes only its own cgroups.
+	cgroupParent string
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	d := t.TempDir()
-	e := &env{t: t, root: filepath.Join(d, "root"), runRoot: filepath.Join(d, "run"), config: filepath.Join(d, "config.json"), dc: filepath.Join(d, "docker")}
+	e := &env{t: t, root: filepath.Join(d, "root"), runRoot: filepath.Join(d, "run"), config: filepath.Join(d, "config.json"), dc: filepath.Join(d, "docker"),
+		cgroupParent: "/berth-e2e-" + strconv.Itoa(os.Getpid()) + "-" + strconv.Itoa(int(envSeq.Add(1)))}
 	if err := os.MkdirAll(e.dc, 0o700); err != nil {
 		t.Fatal(err)
 	}
 	// Tests that write no config get an empty one, never the machine's
 	// /etc/berth/config.json.
-	if err := os.WriteFile(filepath.Join(d, "empty-config.json"), []byte("{}"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(d, "empty-config.json"), []byte(`{"cgroup-parent": "`+e.cgroupParent+`"}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return e
@@ -68,12 +75,28 @@ func (e *env) configArgs() []string {
 	return []string{"--config", filepath.Join(filepath.Dir(e.config), "empty-config.json")}
 }
 
+// writeConfig writes the env's config file; a JSON object gets the env's
+// cgroup-parent unless it names one (anything else is written as is).
 func (e *env) writeConfig(s string) {
 	e.t.Helper()
+	var obj map[string]any
+	if json.Unmarshal([]byte(s), &obj) == nil && obj != nil {
+		if _, ok := obj["cgroup-parent"]; !ok {
+			obj["cgroup-parent"] = e.cgroupParent
+			b, err := json.Marshal(obj)
+			if err != nil {
+				e.t.Fatal(err)
+			}
+			s = string(b)
+		}
+	}
 	if err := os.WriteFile(e.config, []byte(s), 0o644); err != nil {
 		e.t.Fatal(err)
 	}
 }
+
+// envSeq numbers the envs of this test process.
+var envSeq atomic.Int64
 
 type result struct {
 	out, err string

@@ -63,10 +63,11 @@ func (e *env) cleanupContainers() {
 			}
 		}
 	}
-	// berth keeps its parent cgroup (/berth, as Docker keeps /docker); the
-	// tests remove it once empty, so that they leave no cgroup behind.
-	dirs, _ := filepath.Glob("/sys/fs/cgroup/*/berth")
-	for _, d := range append(dirs, "/sys/fs/cgroup/berth") {
+	// berth keeps its parent cgroup (/berth, as Docker keeps /docker);
+	// each env has its own (cgroup-parent in its config) and removes it
+	// once empty, so that it leaves no cgroup behind and never removes
+	// one another berth uses.
+	for _, d := range cgroupDirs(e.cgroupParent) {
 		syscall.Rmdir(d)
 	}
 }
@@ -161,10 +162,20 @@ func TestRunHelloAndExitCodes(t *testing.T) {
 	}
 }
 
-func berthCgroups() map[string]bool {
+// cgroupDirs is parent in every cgroup hierarchy (v1 ones and the unified
+// one) where it exists.
+func cgroupDirs(parent string) []string {
+	dirs, _ := filepath.Glob("/sys/fs/cgroup/*" + parent)
+	if _, err := os.Stat("/sys/fs/cgroup" + parent); err == nil {
+		dirs = append(dirs, "/sys/fs/cgroup"+parent)
+	}
+	return dirs
+}
+
+// cgroups are the containers' cgroups under the env's parent.
+func (e *env) cgroups() map[string]bool {
 	out := map[string]bool{}
-	hier, _ := filepath.Glob("/sys/fs/cgroup/*/berth")
-	for _, h := range hier {
+	for _, h := range cgroupDirs(e.cgroupParent) {
 		ents, _ := os.ReadDir(h)
 		for _, en := range ents {
 			if en.IsDir() {
@@ -177,7 +188,7 @@ func berthCgroups() map[string]bool {
 
 func TestRunRmLeavesNothing(t *testing.T) {
 	e := runEnv(t)
-	before := berthCgroups()
+	before := e.cgroups()
 	e.ok("run", "--rm", "--name", "gone", "busybox", "true")
 	if out := e.ok("ps", "-aq"); strings.TrimSpace(out) != "" {
 		t.Fatalf("containers left: %s", out)
@@ -191,7 +202,7 @@ func TestRunRmLeavesNothing(t *testing.T) {
 	if m := mountsUnder(e.root); len(m) != 0 {
 		t.Fatalf("mounts left: %v", m)
 	}
-	for cg := range berthCgroups() {
+	for cg := range e.cgroups() {
 		if !before[cg] {
 			t.Fatalf("cgroup left: %s", cg)
 		}
@@ -230,6 +241,33 @@ func TestTornStateRecord(t *testing.T) {
 		t.Fatalf("state of a container with an empty state record: %q, want dead", out)
 	}
 	e.ok("rm", id)
+}
+
+// A container's cgroup goes under --cgroup-parent, else the config's
+// cgroup-parent (every env has its own); inspect shows the flag.
+func TestCgroupParent(t *testing.T) {
+	e := runEnv(t)
+	custom := e.cgroupParent + "/custom"
+	t.Cleanup(func() {
+		for _, d := range cgroupDirs(custom) {
+			syscall.Rmdir(d)
+		}
+	})
+	id := strings.TrimSpace(e.ok("run", "-d", "--cgroup-parent", custom, "busybox", "sleep", "30"))
+	if dirs := cgroupDirs(custom + "/" + id); len(dirs) == 0 {
+		t.Errorf("no cgroup %s/%s in any hierarchy", custom, id)
+	}
+	if got := strings.TrimSpace(e.ok("inspect", "-f", "{{.HostConfig.CgroupParent}}", id)); got != custom {
+		t.Errorf("HostConfig.CgroupParent = %q, want %q", got, custom)
+	}
+	id2 := strings.TrimSpace(e.ok("run", "-d", "busybox", "sleep", "30"))
+	if dirs := cgroupDirs(e.cgroupParent + "/" + id2); len(dirs) == 0 {
+		t.Errorf("no cgroup %s/%s: the config's cgroup-parent is not used", e.cgroupParent, id2)
+	}
+	e.ok("rm", "-f", id, id2)
+	if out := e.fail("run", "--rm", "--cgroup-parent", "relative", "busybox", "true"); !strings.Contains(out, "invalid --cgroup-parent") {
+		t.Errorf("relative --cgroup-parent: %q", out)
+	}
 }
 
 func TestRunSecurityDefaults(t *testing.T) {
