@@ -12,6 +12,7 @@ import (
 
 	"berth.dev/berth/internal/container"
 	"berth.dev/berth/internal/image"
+	"berth.dev/berth/internal/reference"
 )
 
 // containers opens the container service through a new engine.
@@ -508,7 +509,13 @@ func matchPs(v *container.View, filters []string) (bool, error) {
 				return false, nil
 			}
 		case "ancestor":
-			if v.Config.Image != val && !strings.HasPrefix(v.ImageID.Encoded(), strings.TrimPrefix(val, "sha256:")) {
+			// The name as given, its normalised form (busybox matches
+			// docker.io/library/busybox:latest), or an image ID prefix.
+			same := v.Config.Image == val || v.Image == val
+			if r, err := reference.Parse(val); err == nil && r.Familiar() == v.Image {
+				same = true
+			}
+			if !same && !strings.HasPrefix(v.ImageID.Encoded(), strings.TrimPrefix(val, "sha256:")) {
 				return false, nil
 			}
 		case "exited":

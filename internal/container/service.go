@@ -119,7 +119,9 @@ func (s *Service) Create(ctx context.Context, opts CreateOptions) (*Container, e
 	if !ref.IsZero() {
 		c.Image = ref.Familiar()
 	}
-	c.Config.Image = c.Image
+	// As Docker: the image as the user named it (ps's IMAGE column);
+	// c.Image is its normalised form.
+	c.Config.Image = opts.Image
 	if c.Config.Hostname == "" {
 		c.Config.Hostname = c.ID[:12]
 	}

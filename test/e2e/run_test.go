@@ -270,6 +270,29 @@ func TestCgroupParent(t *testing.T) {
 	}
 }
 
+// ps shows the image as the user named it (Docker's Config.Image);
+// ancestor= matches that name, its normalised forms and the image ID.
+func TestPsImageAndAncestor(t *testing.T) {
+	e := runEnv(t)
+	e.ok("run", "--name", "short", "busybox", "true")
+	e.ok("run", "--name", "long", "docker.io/library/busybox:latest", "true")
+	if got := strings.TrimSpace(e.ok("ps", "-a", "--format", "{{.Names}} {{.Image}}")); got != "long docker.io/library/busybox:latest\nshort busybox" {
+		t.Errorf("ps IMAGE column:\n%s", got)
+	}
+	if got := strings.TrimSpace(e.ok("inspect", "-f", "{{.Config.Image}}", "short")); got != "busybox" {
+		t.Errorf("Config.Image = %q, want busybox", got)
+	}
+	id := strings.TrimPrefix(strings.TrimSpace(e.ok("image", "inspect", "-f", "{{.Id}}", "busybox")), "sha256:")
+	for _, f := range []string{"busybox", "busybox:latest", "docker.io/library/busybox", "docker.io/library/busybox:latest", id[:12]} {
+		if got := strings.Fields(e.ok("ps", "-a", "--filter", "ancestor="+f, "--format", "{{.Names}}")); len(got) != 2 {
+			t.Errorf("ps --filter ancestor=%s: %v, want both containers", f, got)
+		}
+	}
+	if got := strings.TrimSpace(e.ok("ps", "-a", "--filter", "ancestor=alpine", "-q")); got != "" {
+		t.Errorf("ps --filter ancestor=alpine: %q", got)
+	}
+}
+
 func TestRunSecurityDefaults(t *testing.T) {
 	e := runEnv(t)
 	out := e.ok("run", "--rm", "busybox", "sh", "-c", "grep -E '^(CapEff|CapBnd|Seccomp|NoNewPrivs):' /proc/self/status; wc -c < /proc/timer_list; ls /proc | grep -c '^[0-9]'; mount -t tmpfs none /mnt 2>/dev/null && echo mounted || echo mount-refused")
