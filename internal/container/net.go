@@ -253,9 +253,6 @@ func (s *Service) unplumb(ctx context.Context, c *Container) {
 		return
 	}
 	network.Detach(c.ID)
-	if fw, err := s.firewall(); err == nil {
-		fw.RemovePorts(c.ID) // a killed monitor's, whatever the record says
-	}
 	s.unplumbExited(ctx, c, false)
 }
 
@@ -270,18 +267,17 @@ func (s *Service) unplumbExited(ctx context.Context, c *Container, removing bool
 	if c.NetworkSettings.Networks == nil {
 		return
 	}
-	if len(c.NetworkSettings.Ports) > 0 {
+	if len(c.NetworkSettings.Ports) > 0 { // plumb adds rules only then
 		if fw, err := s.firewall(); err == nil {
 			fw.RemovePorts(c.ID)
 		}
 	}
-	for _, ep := range c.NetworkSettings.Networks {
-		if removing {
-			break
-		}
-		if n, err := s.opts.Networks.Get(ep.NetworkID); err == nil {
-			ip, _ := netip.ParseAddr(ep.IPAddress)
-			s.opts.Networks.SetEndpoint(ctx, n, network.Endpoint{Container: c.ID, Name: c.Name, Aliases: ep.Aliases, IP: ip, Running: false})
+	if !removing {
+		for _, ep := range c.NetworkSettings.Networks {
+			if n, err := s.opts.Networks.Get(ep.NetworkID); err == nil {
+				ip, _ := netip.ParseAddr(ep.IPAddress)
+				s.opts.Networks.SetEndpoint(ctx, n, network.Endpoint{Container: c.ID, Name: c.Name, Aliases: ep.Aliases, IP: ip, Running: false})
+			}
 		}
 	}
 	network.DeleteNamespace(s.netnsPath(c.ID))
