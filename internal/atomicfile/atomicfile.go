@@ -57,20 +57,20 @@ func write(path string, data []byte, perm os.FileMode, durable bool) (err error)
 
 // WriteJSON encodes v as indented JSON and writes it with Write.
 func WriteJSON(path string, v any, perm os.FileMode) error {
-	data, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return fmt.Errorf("encode %s: %w", path, err)
-	}
-	return Write(path, append(data, '\n'), perm)
+	return writeJSON(path, v, perm, true)
 }
 
 // WriteJSONVolatile is WriteJSON with WriteVolatile.
 func WriteJSONVolatile(path string, v any, perm os.FileMode) error {
+	return writeJSON(path, v, perm, false)
+}
+
+func writeJSON(path string, v any, perm os.FileMode, durable bool) error {
 	data, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", path, err)
 	}
-	return WriteVolatile(path, append(data, '\n'), perm)
+	return write(path, append(data, '\n'), perm, durable)
 }
 
 // ReadJSON decodes the JSON file at path into v. A missing file is an

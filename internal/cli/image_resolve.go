@@ -67,16 +67,22 @@ push is refused. The registry flags are for pulls and do not combine with it.`,
 	return cmd
 }
 
+// explainHeader writes the name and the rule that matched it, the first
+// lines of explain and explainPush.
+func explainHeader(w func(string, ...any), name, rule string) {
+	w("Name:      %s", name)
+	if rule == "" {
+		w("Rule:      none matches")
+	} else {
+		w("Rule:      %s", rule)
+	}
+}
+
 // explain renders a plan for people.
 func explain(p *registry.Plan) string {
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
-	w("Name:      %s", p.Name)
-	if p.Rule == "" {
-		w("Rule:      none matches")
-	} else {
-		w("Rule:      %s", p.Rule)
-	}
+	explainHeader(w, p.Name.String(), p.Rule)
 	if p.Blocked {
 		w("Blocked:   yes: a pull of this name fails without contacting any registry")
 		return b.String()
@@ -107,12 +113,7 @@ func explain(p *registry.Plan) string {
 func explainPush(p *registry.PushPlan) string {
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
-	w("Name:      %s", p.Name)
-	if p.Rule == "" {
-		w("Rule:      none matches")
-	} else {
-		w("Rule:      %s", p.Rule)
-	}
+	explainHeader(w, p.Name.String(), p.Rule)
 	if p.Refused {
 		w("Refused:   yes: %s", p.Reason)
 		return b.String()

@@ -3,15 +3,12 @@ package container
 import (
 	"context"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 
@@ -36,9 +33,6 @@ type PendingMonitor struct {
 // SpawnMonitorAhead starts `berth monitor -`, detached from this process,
 // waiting for a container ID on a socket pair.
 func (s *Service) SpawnMonitorAhead() (*PendingMonitor, error) {
-	if len(s.opts.MonitorCommand) == 0 {
-		return nil, errors.New("start container: no monitor command configured")
-	}
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("start monitor: %w", err)
@@ -50,28 +44,12 @@ func (s *Service) SpawnMonitorAhead() (*PendingMonitor, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start monitor: %w", err)
 	}
-	devnull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
-	if err != nil {
-		conn.Close()
-		return nil, err
-	}
-	defer devnull.Close()
-	exe := s.opts.MonitorCommand[0]
-	args := append(append([]string{}, s.opts.MonitorCommand[1:]...), "monitor", "-")
-	cmd := exec.Command(monitorExe(s.opts.RunRoot, exe), args...)
-	cmd.Args[0] = exe
 	// Its output goes to the container's monitor.log once it knows the
 	// container.
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = devnull, devnull, devnull
-	cmd.ExtraFiles = []*os.File{remote}
-	cmd.Env = append(os.Environ(), monitorHandoffEnv+"=3", ExeEnv+"="+exe)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	cmd.Dir = "/"
-	if err := cmd.Start(); err != nil {
+	if err := s.startBerth([]string{"monitor", "-"}, nil, []*os.File{remote}, monitorHandoffEnv+"=3"); err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("start monitor: %w", err)
 	}
-	cmd.Process.Release()
 	return &PendingMonitor{s: s, conn: conn}, nil
 }
 

@@ -2,9 +2,11 @@ package container
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"syscall"
 
@@ -125,4 +127,29 @@ func copyExe(exe, dst string) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), dst)
+}
+
+// startBerth starts `berth <global flags> args...`, detached from this
+// process (a session of its own, in /, run from the binary's tmpfs copy:
+// see monitorExe): a container's monitor or a network's DNS responder. out
+// is its stdout and stderr (nil: /dev/null, as its stdin always is), extra
+// its descriptors 3, 4, …, env added to its environment.
+func (s *Service) startBerth(args []string, out *os.File, extra []*os.File, env ...string) error {
+	if len(s.opts.MonitorCommand) == 0 {
+		return errors.New("no berth command configured")
+	}
+	exe := s.opts.MonitorCommand[0]
+	cmd := exec.Command(monitorExe(s.opts.RunRoot, exe), append(append([]string{}, s.opts.MonitorCommand[1:]...), args...)...)
+	cmd.Args[0] = exe
+	if out != nil {
+		cmd.Stdout, cmd.Stderr = out, out
+	}
+	cmd.ExtraFiles = extra
+	cmd.Env = append(append(os.Environ(), ExeEnv+"="+exe), env...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	cmd.Dir = "/"
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	return cmd.Process.Release()
 }

@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -305,26 +304,15 @@ func (s *Service) ensureDNS(n *network.Network) error {
 		return nil // one runs
 	}
 	l.Unlock()
-	if len(s.opts.MonitorCommand) == 0 {
-		return errors.New("no berth command configured")
-	}
-	exe := s.opts.MonitorCommand[0]
-	args := append(append([]string{}, s.opts.MonitorCommand[1:]...), "dns", n.ID)
-	cmd := exec.Command(monitorExe(s.opts.RunRoot, exe), args...)
-	cmd.Args[0] = exe
 	logf, err := os.OpenFile(filepath.Join(dir, "dns.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		return err
 	}
 	defer logf.Close()
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.Env = append(os.Environ(), ExeEnv+"="+exe)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	cmd.Dir = "/"
-	if err := cmd.Start(); err != nil {
+	if err := s.startBerth([]string{"dns", n.ID}, logf, nil); err != nil {
 		return fmt.Errorf("start DNS of network %s: %w", n.Name, err)
 	}
-	return cmd.Process.Release()
+	return nil
 }
 
 // NetworkUsers returns the IDs of the containers on network n.

@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -362,9 +361,6 @@ func deviceInfo(path string) (specs.LinuxDevice, error) {
 
 // spawnMonitor starts `berth monitor ID` detached from this process.
 func (s *Service) spawnMonitor(id string) error {
-	if len(s.opts.MonitorCommand) == 0 {
-		return errors.New("start container: no monitor command configured")
-	}
 	run := s.store.runPath(id)
 	if err := os.MkdirAll(run, 0o700); err != nil {
 		return fmt.Errorf("start container %s: %w", id, err)
@@ -374,11 +370,6 @@ func (s *Service) spawnMonitor(id string) error {
 		return fmt.Errorf("start container %s: %w", id, err)
 	}
 	defer logf.Close()
-	devnull, err := os.Open(os.DevNull)
-	if err != nil {
-		return err
-	}
-	defer devnull.Close()
 	// The socket is made here and handed to the monitor as fd 3, so that
 	// the caller can connect at once instead of polling for it.
 	sock := filepath.Join(run, "monitor.sock")
@@ -395,20 +386,11 @@ func (s *Service) spawnMonitor(id string) error {
 		return fmt.Errorf("start monitor of %s: %w", id, err)
 	}
 	defer lnFile.Close()
-	exe := s.opts.MonitorCommand[0]
-	args := append(append([]string{}, s.opts.MonitorCommand[1:]...), "monitor", id)
-	cmd := exec.Command(monitorExe(s.opts.RunRoot, exe), args...)
-	cmd.Args[0] = exe
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = devnull, logf, logf
-	cmd.ExtraFiles = []*os.File{lnFile}
-	cmd.Env = append(os.Environ(), monitorListenEnv+"=3", ExeEnv+"="+exe)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	cmd.Dir = "/"
-	if err := cmd.Start(); err != nil {
+	if err := s.startBerth([]string{"monitor", id}, logf, []*os.File{lnFile}, monitorListenEnv+"=3"); err != nil {
 		os.Remove(sock)
 		return fmt.Errorf("start monitor of %s: %w", id, err)
 	}
-	return cmd.Process.Release()
+	return nil
 }
 
 // monitorListenEnv names the descriptor of the monitor's listening socket.
